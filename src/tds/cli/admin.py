@@ -1,0 +1,109 @@
+"""`tds admin …`: accounts, credits, plans and keys, straight against the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from sqlalchemy.orm import Session
+
+from tds.accounts import service as accounts
+from tds.catalogue import PLANS
+from tds.config import Settings
+from tds.credits import ledger
+from tds.exceptions import TdsError
+from tds.keys import service as keys
+from tds.kit import migrate, secrets
+from tds.kit.db import Database
+
+app = typer.Typer(help="Manage accounts, credits, plans and API keys.", no_args_is_help=True)
+
+Email = Annotated[str, typer.Option("--email", help="The account's email address.")]
+PLAN_HELP = f"Plan: {', '.join(PLANS)}."
+
+
+@contextmanager
+def _session() -> Iterator[tuple[Session, bytes]]:
+    settings = Settings()
+    migrate.upgrade(settings.sqlalchemy_url)
+    db = Database(settings.sqlalchemy_url)
+    try:
+        with db.write() as session:
+            yield session, secrets.load_or_create(settings.key_secret, settings.data_dir)
+    except TdsError as error:
+        typer.echo(f"error: {error.message}", err=True)
+        raise typer.Exit(1) from None
+    finally:
+        db.dispose()
+
+
+def issue_key(
+    session: Session,
+    secret: bytes,
+    email: str,
+    *,
+    plan: str | None = None,
+    credits: int | None = None,
+    name: str = "API key",
+) -> str:
+    account, created = accounts.ensure(session, email, plan=plan, credits=credits)
+    _key, token = keys.create(session, account.id, name, secret)
+    verb = "created" if created else "found"
+    typer.echo(
+        f"{verb} account {account.email} ({account.plan}, {account.credits} credits); "
+        f"new key {token[:9]}…{token[-4:]}",
+        err=True,
+    )
+    return token
+
+
+@app.command("create-key")
+def create_key(
+    email: Email,
+    plan: Annotated[str | None, typer.Option(help=PLAN_HELP + " Default: free.")] = None,
+    credits: Annotated[
+        int | None,
+        typer.Option(min=0, help="Credits to grant (a new account otherwise gets its plan's)."),
+    ] = None,
+    name: Annotated[str, typer.Option(help="A label for the key.")] = "API key",
+) -> None:
+    """Create an API key (and the account if missing); print the key alone on stdout.
+
+    The key is shown only this once: store it now.
+
+    Example: tds admin create-key --email a@example.com --credits 100
+    """
+    with _session() as (session, secret):
+        token = issue_key(session, secret, email, plan=plan, credits=credits, name=name)
+    typer.echo(token)
+
+
+@app.command()
+def grant(
+    email: Email, credits: Annotated[int, typer.Option(min=1, help="Credits to add.")]
+) -> None:
+    """Add credits to an account."""
+    with _session() as (session, _secret):
+        account = accounts.get_by_email(session, email)
+        ledger.grant(session, account.id, credits, note="granted by an administrator")
+        session.refresh(account)
+        typer.echo(f"{account.email}: {account.credits} credits")
+
+
+@app.command("set-plan")
+def set_plan(email: Email, plan: Annotated[str, typer.Option(help=PLAN_HELP)]) -> None:
+    """Move an account to another plan."""
+    with _session() as (session, _secret):
+        account = accounts.get_by_email(session, email)
+        account.plan = accounts.check_plan(plan)
+        typer.echo(f"{account.email}: plan {account.plan}")
+
+
+@app.command("revoke-key")
+def revoke_key(key_id: Annotated[str, typer.Argument(help="The key's id (key_…).")]) -> None:
+    """Revoke an API key; it answers 401 from now on."""
+    with _session() as (session, _secret):
+        key = keys.revoke(session, key_id)
+        typer.echo(f"revoked {key.id} ({key.prefix}…{key.last4})")

@@ -1,0 +1,87 @@
+"""`tds`: run the server and administer it."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from tds import __version__
+from tds.cli import admin
+from tds.config import Settings
+
+app = typer.Typer(
+    help="tds: an AI rendering service for architects. Docs at /docs on a running server.",
+    no_args_is_help=True,
+)
+app.add_typer(admin.app, name="admin")
+
+DEMO_EMAIL = "demo@tds.local"
+
+
+def _demo_key(settings: Settings) -> str:
+    """The demo account's key, kept in the data dir so it survives restarts."""
+    from tds.keys import service as keys
+    from tds.kit import migrate, secrets
+    from tds.kit.db import Database
+
+    path = settings.data_dir / "demo-key.txt"
+    migrate.upgrade(settings.sqlalchemy_url)
+    db = Database(settings.sqlalchemy_url)
+    secret = secrets.load_or_create(settings.key_secret, settings.data_dir)
+    try:
+        if path.exists():
+            token = path.read_text().strip()
+            with db.read() as session:
+                if keys.authenticate(session, token, secret):
+                    return token
+        with db.write() as session:
+            token = admin.issue_key(
+                session, secret, DEMO_EMAIL, plan="pro", credits=200, name="demo"
+            )
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as file:
+            file.write(token + "\n")
+        return token
+    finally:
+        db.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    demo: Annotated[
+        bool, typer.Option(help=f"Ensure a demo account ({DEMO_EMAIL}) and print its API key.")
+    ] = False,
+) -> None:
+    """Migrate the database and serve the API with its in-process render workers.
+
+    Settings come from TDS_* environment variables (TDS_DATA_DIR, TDS_DATABASE_URL, …).
+    """
+    from tds.server.app import create_app
+
+    settings = Settings()
+    if demo:
+        token = _demo_key(settings)
+        url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
+        typer.echo(
+            f"\n  tds {__version__} on {url}  (API docs: {url}/docs)\n"
+            f"  demo account {DEMO_EMAIL}, API key:\n\n  {token}\n\n"
+            f"  try: curl -H 'Authorization: Bearer {token}' {url}/api/v1/me\n"
+        )
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)

@@ -1,0 +1,61 @@
+"""All settings in one place, read from `TDS_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TDS_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".tds-data"), description="Holds the SQLite file, stored images and secrets."
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; defaults to SQLite in data_dir."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL used in links to files and renders; defaults to the request's own.",
+    )
+    key_secret: str | None = Field(
+        default=None,
+        description="Server secret (pepper) for API key digests; generated into data_dir if unset.",
+    )
+
+    engine: str = Field(default="preview", description="Render engine: preview.")
+    workers: int = Field(
+        default_factory=lambda: os.cpu_count() or 1, description="In-process render workers."
+    )
+    max_queued: int = Field(default=1000, description="Renders waiting at once before 503.")
+    max_wait_seconds: float = Field(
+        default=120.0, description="Longest a blocking POST /renders waits before answering 202."
+    )
+    render_timeout_seconds: float = Field(
+        default=600.0, description="A render unfinished this long after it was accepted fails."
+    )
+    queue_timeout_seconds: float = Field(
+        default=6 * 3600.0, description="A render still queued this long fails and is refunded."
+    )
+    reaper_interval_seconds: float = Field(default=30.0)
+
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, description="Largest image accepted.")
+    max_image_pixels: int = Field(default=50_000_000, description="Largest decoded image.")
+    fetch_timeout_seconds: float = Field(default=10.0)
+    rate_limit: str = Field(
+        default="600/minute", description="Requests per API key (limits notation)."
+    )
+    idempotency_ttl_hours: int = Field(default=24)
+    log_level: str = Field(default="info")
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'tds.db').resolve()}"
+
+    @property
+    def files_dir(self) -> Path:
+        return self.data_dir / "files"

@@ -1,0 +1,1 @@
+"""Getting renders to workers: the in-process pool (embedded default)."""

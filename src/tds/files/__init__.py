@@ -1,0 +1,1 @@
+"""Serving stored files (uploads, inputs, outputs) at their capability URLs."""

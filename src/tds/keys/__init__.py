@@ -1,0 +1,1 @@
+"""API keys: generation, offline checksum, keyed digests, issue and revoke."""

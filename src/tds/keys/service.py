@@ -1,0 +1,72 @@
+"""Issue, look up and revoke API keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tds.exceptions import NotFound
+from tds.keys import tokens
+from tds.kit.db import utcnow
+from tds.kit.ids import new_id
+from tds.models import Account, ApiKey
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # write last_used_at at most once a minute
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key and its account, as checked for this request."""
+
+    account_id: str
+    plan: str
+    key_id: str
+    needs_touch: bool = False  # last_used_at is older than LAST_USED_RESOLUTION
+
+
+def create(session: Session, account_id: str, name: str, secret: bytes) -> tuple[ApiKey, str]:
+    """A new key for the account. The plain key is returned here once and never stored."""
+    token = tokens.generate()
+    key = ApiKey(
+        id=new_id("key"),
+        account_id=account_id,
+        name=name.strip()[:100] or "API key",
+        prefix=tokens.LIVE_PREFIX,
+        last4=token[-4:],
+        digest=tokens.digest(token, secret),
+    )
+    session.add(key)
+    session.flush()
+    return key, token
+
+
+def revoke(session: Session, key_id: str) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"No API key with the id {key_id}.")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+    return key
+
+
+def authenticate(session: Session, token: str, secret: bytes) -> Principal | None:
+    """The principal for a well-formed, known, unrevoked key; None otherwise."""
+    if not tokens.is_well_formed(token):
+        return None  # junk never reaches the database
+    row = session.execute(
+        select(ApiKey.id, ApiKey.account_id, ApiKey.last_used_at, Account.plan)
+        .join(Account, Account.id == ApiKey.account_id)
+        .where(ApiKey.digest == tokens.digest(token, secret), ApiKey.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    stale = row.last_used_at is None or row.last_used_at < utcnow() - LAST_USED_RESOLUTION
+    return Principal(account_id=row.account_id, plan=row.plan, key_id=row.id, needs_touch=stale)
+
+
+def touch(session: Session, key_id: str) -> None:
+    """Record use; called only when Principal.needs_touch, so at most about once a minute."""
+    session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))

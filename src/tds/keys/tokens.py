@@ -1,0 +1,50 @@
+"""The key format: `tds_live_` + 32 random base62 + 6-character CRC32 checksum (47 characters).
+
+As GitHub's tokens: the checksum lets the server and secret scanners reject junk offline, before
+any database query. Only HMAC-SHA256(server secret, key) is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import zlib
+
+from tds.kit.ids import BASE62, random_base62
+
+LIVE_PREFIX = "tds_live_"
+PREFIXES = (LIVE_PREFIX, "tds_test_")
+RANDOM_LENGTH = 32
+CHECKSUM_LENGTH = 6
+KEY_PATTERN = re.compile(r"tds_(live|test)_[0-9A-Za-z]{38}")
+
+
+def _checksum(body: str) -> str:
+    value = zlib.crc32(body.encode())
+    digits = []
+    for _ in range(CHECKSUM_LENGTH):
+        value, digit = divmod(value, 62)
+        digits.append(BASE62[digit])
+    return "".join(reversed(digits))
+
+
+def generate(prefix: str = LIVE_PREFIX) -> str:
+    body = prefix + random_base62(RANDOM_LENGTH)
+    return body + _checksum(body)
+
+
+def is_well_formed(token: str) -> bool:
+    if not KEY_PATTERN.fullmatch(token):
+        return False
+    body, checksum = token[:-CHECKSUM_LENGTH], token[-CHECKSUM_LENGTH:]
+    return hmac.compare_digest(_checksum(body), checksum)
+
+
+def digest(token: str, secret: bytes) -> str:
+    return hmac.new(secret, token.encode(), hashlib.sha256).hexdigest()
+
+
+def redact(text: str) -> str:
+    """Hide every key in `text`, keeping the prefix and last 4 characters."""
+    return KEY_PATTERN.sub(lambda m: f"{m.group(0)[:9]}…{m.group(0)[-4:]}", text)

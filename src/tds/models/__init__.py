@@ -1,0 +1,11 @@
+"""ORM tables, one module each. Importing this package registers them all on Base.metadata."""
+
+from tds.models.account import Account
+from tds.models.api_key import ApiKey
+from tds.models.hold import Hold
+from tds.models.idempotency_key import IdempotencyKey
+from tds.models.ledger_entry import LedgerEntry
+from tds.models.render import Render
+from tds.models.upload import Upload
+
+__all__ = ["Account", "ApiKey", "Hold", "IdempotencyKey", "LedgerEntry", "Render", "Upload"]

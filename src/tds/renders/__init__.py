@@ -1,0 +1,1 @@
+"""Renders: create (hold credits), execute on an engine, capture or release, read back."""

@@ -1,0 +1,306 @@
+"""/api/v1/renders: create (blocking, or async with Prefer), fetch, list, cancel."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
+
+from tds.catalogue import PLANS
+from tds.dispatch.local import QueueFull
+from tds.exceptions import ImageUrlUnfetchable, ModelUnavailable
+from tds.files.urls import own_key
+from tds.idempotency import service as idempotency
+from tds.images.intake import CleanImage, clean_image, decode_base64
+from tds.keys.service import Principal
+from tds.models import IdempotencyKey, Render
+from tds.renders import schemas, service
+from tds.renders.views import render_view
+from tds.server.deps import ApiPrincipal, BaseUrl, RuntimeDep
+from tds.server.errors import error_body
+from tds.server.openapi import errors
+from tds.server.runtime import Runtime
+
+router = APIRouter(tags=["renders"])
+
+Claim = tuple[str, str]  # (Idempotency-Key, request fingerprint)
+
+PREFER_DESCRIPTION = (
+    "`respond-async` answers 202 at once with the render queued; `wait=N` waits at most N "
+    "seconds (capped by the server) before answering 202 with the render still in flight."
+)
+
+
+def parse_prefer(header: str | None, max_wait: float) -> tuple[float, list[str]]:
+    """How long to wait (RFC 7240 Prefer) and which preferences were applied."""
+    respond_async, wait = False, None
+    for token in (header or "").split(","):
+        name, _, value = token.strip().lower().partition("=")
+        if name == "respond-async":
+            respond_async = True
+        elif name == "wait":
+            try:
+                wait = max(0.0, float(value))
+            except ValueError:
+                continue
+    if wait is not None:
+        return min(wait, max_wait), [f"wait={min(wait, max_wait):g}"]
+    if respond_async:
+        return 0.0, ["respond-async"]
+    return max_wait, []
+
+
+async def _source(
+    rt: Runtime, base: str, principal: Principal, body: schemas.RenderCreate
+) -> tuple[CleanImage | None, Render | None]:
+    """The validated source image, or the parent render to work from."""
+    settings = rt.settings
+    if body.render_id:
+        return None, await run_in_threadpool(_parent, rt, principal, body.render_id)
+    if body.image_base64:
+        data = await run_in_threadpool(
+            decode_base64, body.image_base64, max_bytes=settings.max_upload_bytes
+        )
+    else:
+        assert body.image_url is not None
+        bases = [base, *([settings.public_url] if settings.public_url else [])]
+        key = own_key(body.image_url, bases)
+        if key is not None:  # our own file: read it from storage, never over the network
+            try:
+                data = await run_in_threadpool(rt.storage.get, key)
+            except FileNotFoundError:
+                raise ImageUrlUnfetchable() from None
+        else:
+            data = await rt.fetcher.fetch(body.image_url)
+    image = await run_in_threadpool(
+        clean_image,
+        data,
+        max_bytes=settings.max_upload_bytes,
+        max_pixels=settings.max_image_pixels,
+    )
+    return image, None
+
+
+def _parent(rt: Runtime, principal: Principal, render_id: str) -> Render:
+    with rt.db.read() as session:
+        return service.parent_for(session, principal.account_id, render_id)
+
+
+def _find_claim(rt: Runtime, principal: Principal, claim: Claim) -> IdempotencyKey | None:
+    with rt.db.read() as session:
+        return idempotency.find(session, principal.account_id, *claim)
+
+
+def _create(
+    rt: Runtime,
+    principal: Principal,
+    body: schemas.RenderCreate,
+    image: CleanImage | None,
+    parent: Render | None,
+    claim: Claim | None,
+) -> Render:
+    seed = body.seed if body.seed is not None else secrets.randbelow(2**31)
+    with rt.db.write() as session:
+        render = service.create(
+            session,
+            rt.storage,
+            rt.settings,
+            principal=principal,
+            body=body,
+            image=image,
+            parent=parent,
+            seed=seed,
+        )
+        if claim:
+            idempotency.claim(
+                session, principal.account_id, *claim, ttl=rt.idempotency_ttl, render_id=render.id
+            )
+        return render
+
+
+def _outcome(rt: Runtime, base: str, account_id: str, render_id: str) -> tuple[int, dict[str, Any]]:
+    """The status code and body that describe the render now."""
+    with rt.db.read() as session:
+        render = service.get_owned(session, account_id, render_id)
+        credits = service.balance(session, account_id)
+        view = render_view(render, base, rt.dispatcher)
+    if render.status == "failed":
+        return 502, error_body(
+            "model_failed",
+            render.error_message or "The model failed; your credits were refunded.",
+            render_id=render.id,
+        )
+    payload = schemas.RenderResponse(render=view, credits=credits).model_dump(mode="json")
+    return (202 if render.status in ("queued", "processing") else 200), payload
+
+
+async def _respond(
+    rt: Runtime,
+    base: str,
+    principal: Principal,
+    render_id: str,
+    *,
+    wait: float,
+    applied: list[str],
+    claim: Claim | None,
+    replayed: bool = False,
+) -> JSONResponse:
+    if wait > 0:
+        await rt.dispatcher.wait(render_id, wait)
+    status, payload = await run_in_threadpool(_outcome, rt, base, principal.account_id, render_id)
+    headers = {}
+    if status == 202:
+        headers["Location"] = f"{base}/api/v1/renders/{render_id}"
+    elif claim:  # final: later replays answer exactly this
+        await run_in_threadpool(_save_outcome, rt, principal, claim, status, payload)
+    if applied:
+        headers["Preference-Applied"] = ", ".join(applied)
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(payload, status_code=status, headers=headers)
+
+
+def _save_outcome(
+    rt: Runtime, principal: Principal, claim: Claim, status: int, payload: dict[str, Any]
+) -> None:
+    with rt.db.write() as session:
+        idempotency.save_response(session, principal.account_id, claim[0], status, payload)
+
+
+async def _replay(
+    rt: Runtime, base: str, principal: Principal, row: IdempotencyKey, wait: float, claim: Claim
+) -> JSONResponse:
+    if row.status_code is not None and row.response is not None:
+        return JSONResponse(
+            row.response, status_code=row.status_code, headers={"Idempotent-Replayed": "true"}
+        )
+    assert row.render_id is not None
+    return await _respond(
+        rt, base, principal, row.render_id, wait=wait, applied=[], claim=claim, replayed=True
+    )
+
+
+def _fail_unqueued(rt: Runtime, render_id: str) -> None:
+    with rt.db.write() as session:
+        service.fail(session, render_id, "model_unavailable", "The render queue was full.")
+
+
+@router.post(
+    "/renders",
+    summary="Create a render (or refine, enhance, staging, video)",
+    description=(
+        "Blocks until the engine finishes and answers the render with the account's balance. "
+        "The cost is held when the render is accepted, spent when it succeeds and refunded in "
+        "full when it fails or is canceled. Send `Idempotency-Key` to retry safely: the same "
+        "key and body replay the first answer and never charge twice."
+    ),
+    response_model=schemas.RenderResponse,
+    responses={
+        202: {"model": schemas.RenderResponse, "description": "Accepted, still in flight."},
+        **errors(400, 402, 403, 404, 409, 413, 502, 503),
+    },
+)
+async def create_render(
+    body: schemas.RenderCreate,
+    principal: ApiPrincipal,
+    rt: RuntimeDep,
+    base: BaseUrl,
+    prefer: Annotated[str | None, Header(description=PREFER_DESCRIPTION)] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> JSONResponse:
+    wait, applied = parse_prefer(prefer, rt.settings.max_wait_seconds)
+    claim = None
+    if idempotency_key is not None:
+        fp = idempotency.fingerprint("POST", "/api/v1/renders", body.model_dump(mode="json"))
+        claim = (idempotency.validate_key(idempotency_key), fp)
+        if row := await run_in_threadpool(_find_claim, rt, principal, claim):
+            return await _replay(rt, base, principal, row, wait, claim)
+
+    service.check_allowed(principal, body, rt.engine.kinds)
+    if not rt.dispatcher.has_room():
+        raise ModelUnavailable(
+            "The render queue is full; nothing was charged. Retry in a minute.",
+            headers={"Retry-After": "60"},
+        )
+    image, parent = await _source(rt, base, principal, body)
+    try:
+        render = await run_in_threadpool(_create, rt, principal, body, image, parent, claim)
+    except IntegrityError:
+        # A concurrent request with the same key claimed it first: follow that render.
+        if claim and (row := await run_in_threadpool(_find_claim, rt, principal, claim)):
+            return await _replay(rt, base, principal, row, wait, claim)
+        raise
+    try:
+        rt.dispatcher.submit(render.id, principal.account_id, PLANS[principal.plan].max_in_flight)
+    except QueueFull:
+        await run_in_threadpool(_fail_unqueued, rt, render.id)
+        raise ModelUnavailable(
+            "The render queue is full; nothing was charged. Retry in a minute.",
+            headers={"Retry-After": "60"},
+        ) from None
+    return await _respond(rt, base, principal, render.id, wait=wait, applied=applied, claim=claim)
+
+
+def _envelope(
+    rt: Runtime, base: str, principal: Principal, render: Render
+) -> schemas.RenderResponse:
+    with rt.db.read() as session:
+        credits = service.balance(session, principal.account_id)
+    return schemas.RenderResponse(render=render_view(render, base, rt.dispatcher), credits=credits)
+
+
+@router.get(
+    "/renders/{render_id}",
+    summary="Fetch a render you own",
+    response_model=schemas.RenderResponse,
+    responses=errors(404),
+)
+def get_render(
+    render_id: str, principal: ApiPrincipal, rt: RuntimeDep, base: BaseUrl
+) -> schemas.RenderResponse:
+    with rt.db.read() as session:
+        render = service.get_owned(session, principal.account_id, render_id)
+    return _envelope(rt, base, principal, render)
+
+
+@router.get(
+    "/renders",
+    summary="List your renders, newest first",
+    response_model=schemas.RenderList,
+    responses=errors(400),
+)
+def list_renders(
+    principal: ApiPrincipal,
+    rt: RuntimeDep,
+    base: BaseUrl,
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    starting_after: Annotated[
+        str | None, Query(description="The id of the last render of the previous page.")
+    ] = None,
+) -> schemas.RenderList:
+    with rt.db.read() as session:
+        rows, has_more = service.list_owned(
+            session, principal.account_id, limit=limit, starting_after=starting_after
+        )
+    return schemas.RenderList(
+        data=[render_view(render, base, rt.dispatcher) for render in rows], has_more=has_more
+    )
+
+
+@router.post(
+    "/renders/{render_id}/cancel",
+    summary="Cancel a render in flight (its credits are released)",
+    response_model=schemas.RenderResponse,
+    responses=errors(404, 409),
+)
+def cancel_render(
+    render_id: str, principal: ApiPrincipal, rt: RuntimeDep, base: BaseUrl
+) -> schemas.RenderResponse:
+    with rt.db.write() as session:
+        render = service.cancel(session, principal.account_id, render_id)
+    rt.dispatcher.cancel(render_id)
+    return _envelope(rt, base, principal, render)

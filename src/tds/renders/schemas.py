@@ -1,0 +1,174 @@
+"""Request and response bodies of /api/v1/renders."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tds import catalogue
+from tds.engines.base import Kind
+
+SEED_EXAMPLE = {
+    "image_url": "https://example.com/my-viewport.png",
+    "scene_type": "exterior",
+    "resolution": "2k",
+    "architectural_style": "Modern",
+    "lighting": "Golden Hour",
+    "prompt": "warm evening light, lush landscaping",
+    "source": "api",
+}
+
+
+def _lookup(
+    finder: object, value: str | None, what: str, options: tuple[catalogue.Option, ...]
+) -> str | None:
+    if value is None:
+        return None
+    option = finder(value)  # type: ignore[operator]
+    if option is None:
+        names = ", ".join(o.name for o in options)
+        raise ValueError(f"unknown {what} {value!r}; choose one of: {names}")
+    return option.id  # type: ignore[no-any-return]
+
+
+class RenderCreate(BaseModel):
+    """A render request: one source image and the options for the engine."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SEED_EXAMPLE]})
+
+    image_url: str | None = Field(
+        default=None,
+        max_length=2048,
+        description="An image already hosted (http/https, port 80/443), or a URL from /uploads.",
+    )
+    image_base64: str | None = Field(
+        default=None, description="A PNG, JPEG or WebP image, base64 or a data: URI."
+    )
+    render_id: str | None = Field(
+        default=None,
+        max_length=32,
+        description="A previous render to work from (refine, enhance, staging, video).",
+    )
+    kind: Kind = "render"
+    scene_type: str = Field(default="exterior", description="See GET /api/v1/styles.")
+    resolution: Literal["1k", "2k", "4k"] = Field(
+        default="2k", description="Long edge 1024, 2048 or 4096 px; aspect ratio kept."
+    )
+    architectural_style: str | None = Field(default=None, description="See GET /api/v1/styles.")
+    lighting: str | None = Field(default=None, description="See GET /api/v1/styles.")
+    prompt: str = Field(default="", max_length=2000)
+    negative_prompt: str = Field(default="", max_length=2000)
+    source: str = Field(
+        default="api",
+        pattern=r"^[a-z0-9_-]{1,32}$",
+        description="Where the request comes from: api, web, sketchup, rhino, revit, autocad…",
+    )
+    seed: int | None = Field(
+        default=None, ge=0, le=2**31 - 1, description="Same seed and inputs → same output."
+    )
+    geometry_fidelity: float = Field(
+        default=0.7, ge=0, le=1, description="How strictly the output keeps the input's lines."
+    )
+    strength: float | None = Field(
+        default=None, ge=0, le=1, description="How far refine moves from its parent (default 0.5)."
+    )
+    input_type: str | None = Field(default=None, description="viewport, sketch or photo.")
+
+    @field_validator("scene_type")
+    @classmethod
+    def _scene_type(cls, value: str) -> str:
+        found = _lookup(catalogue.find_scene_type, value, "scene_type", catalogue.SCENE_TYPES)
+        assert found is not None
+        return found
+
+    @field_validator("architectural_style")
+    @classmethod
+    def _style(cls, value: str | None) -> str | None:
+        return _lookup(catalogue.find_style, value, "architectural_style", catalogue.STYLES)
+
+    @field_validator("lighting")
+    @classmethod
+    def _lighting(cls, value: str | None) -> str | None:
+        return _lookup(catalogue.find_lighting, value, "lighting", catalogue.LIGHTING)
+
+    @field_validator("input_type")
+    @classmethod
+    def _input_type(cls, value: str | None) -> str | None:
+        return _lookup(catalogue.find_input_type, value, "input_type", catalogue.INPUT_TYPES)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> RenderCreate:
+        given = [n for n in ("image_url", "image_base64", "render_id") if getattr(self, n)]
+        if len(given) != 1:
+            raise ValueError(
+                "send exactly one of image_url, image_base64 or render_id"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.kind == "render" and self.render_id:
+            raise ValueError(
+                "kind 'render' starts from an image: send image_url or image_base64; "
+                "use render_id with refine, enhance, staging or video"
+            )
+        return self
+
+
+class Progress(BaseModel):
+    value: int
+    max: int
+
+
+class RenderError(BaseModel):
+    code: str
+    message: str
+
+
+class RenderUrls(BaseModel):
+    get: str
+    cancel: str
+
+
+class Render(BaseModel):
+    object: Literal["render"] = "render"
+    id: str
+    kind: Kind
+    status: Literal["queued", "processing", "done", "failed", "canceled"]
+    source: str
+    parent_id: str | None
+    scene_type: str
+    architectural_style: str | None
+    lighting: str | None
+    resolution: str
+    prompt: str
+    negative_prompt: str
+    seed: int
+    geometry_fidelity: float
+    strength: float
+    input_type: str | None
+    width: int
+    height: int
+    input_image_url: str
+    output_image_url: str | None
+    output_video_url: str | None
+    cost: int = Field(description="The price of this render; held while it is in flight.")
+    credits_used: int = Field(description="Credits actually spent: the cost once done, else 0.")
+    progress: Progress | None
+    queue_position: int | None
+    error: RenderError | None
+    warnings: list[str]
+    created_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    urls: RenderUrls
+
+
+class RenderResponse(BaseModel):
+    render: Render
+    credits: int = Field(description="The account's available credits after this call.")
+
+
+class RenderList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[Render]
+    has_more: bool

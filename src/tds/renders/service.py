@@ -1,0 +1,303 @@
+"""Render lifecycle in the database: create (with its hold), start, complete, fail, cancel.
+
+Every transition is a guarded UPDATE on the status, so a late worker, a cancel and the reaper
+can race freely: exactly one of them moves a render out of flight, and only that one resolves
+its hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tds import catalogue
+from tds.catalogue import PLANS
+from tds.config import Settings
+from tds.credits import ledger
+from tds.engines.base import Kind
+from tds.exceptions import (
+    InvalidRequest,
+    KindUnavailable,
+    NotFound,
+    PlanLimit,
+    RenderFinished,
+)
+from tds.images.intake import CleanImage
+from tds.keys.service import Principal
+from tds.kit.db import utcnow
+from tds.kit.ids import new_id
+from tds.models import Account, Render
+from tds.models.render import FINAL, IN_FLIGHT
+from tds.renders.schemas import RenderCreate
+from tds.storage.base import Storage, new_key
+
+MAX_ATTEMPTS = 2  # a render interrupted twice by restarts fails instead of trying again
+DEFAULT_STRENGTH = 0.5
+
+
+def check_allowed(principal: Principal, body: RenderCreate, engine_kinds: frozenset[Kind]) -> None:
+    """Refuse what no engine serves or the plan does not include, before any credit is held."""
+    if body.kind not in engine_kinds:
+        served = ", ".join(sorted(engine_kinds))
+        raise KindUnavailable(
+            f"This server's engine does not offer kind {body.kind!r} (it serves: {served}). "
+            "GET /api/v1/styles lists what is available.",
+            param="kind",
+        )
+    plan = PLANS[principal.plan]
+    if body.kind not in plan.kinds:
+        raise PlanLimit(
+            f"The {plan.name} plan does not include {body.kind}; upgrade to Pro or Studio.",
+            param="kind",
+        )
+    if catalogue.resolution_rank(body.resolution) > catalogue.resolution_rank(plan.max_resolution):
+        raise PlanLimit(
+            f"The {plan.name} plan renders up to {plan.max_resolution}; choose "
+            f"{plan.max_resolution} or lower, or upgrade for {body.resolution}.",
+            param="resolution",
+        )
+
+
+def get_owned(session: Session, account_id: str, render_id: str) -> Render:
+    render = session.get(Render, render_id)
+    if render is None or render.account_id != account_id:
+        raise NotFound(f"No render with the id {render_id}.", param="render_id")
+    return render
+
+
+def parent_for(session: Session, account_id: str, render_id: str) -> Render:
+    parent = get_owned(session, account_id, render_id)
+    if parent.status != "done" or parent.output_key is None:
+        raise InvalidRequest(
+            f"Render {render_id} is {parent.status}; only a finished render can be worked on.",
+            param="render_id",
+        )
+    return parent
+
+
+def create(
+    session: Session,
+    storage: Storage,
+    settings: Settings,
+    *,
+    principal: Principal,
+    body: RenderCreate,
+    image: CleanImage | None,
+    parent: Render | None,
+    seed: int,
+) -> Render:
+    """Hold the cost and insert the queued render. The caller commits, then dispatches.
+
+    When the image is new it is stored here, and deleted again if anything below fails, so a
+    refused request leaves no file behind.
+    """
+    render_id = new_id("rnd")
+    if image is not None:
+        width, height = catalogue.output_size(image.width, image.height, body.resolution)
+        input_key = new_key("inputs", image.extension)
+    else:
+        assert parent is not None
+        assert parent.output_key is not None
+        width, height = catalogue.output_size(parent.width, parent.height, body.resolution)
+        input_key = parent.output_key
+    cost = catalogue.COSTS[body.kind][body.resolution]
+    now = utcnow()
+    hold_id = ledger.hold(
+        session,
+        principal.account_id,
+        cost,
+        expires_at=now + timedelta(seconds=settings.queue_timeout_seconds),
+        render_id=render_id,
+    )
+    render = Render(
+        id=render_id,
+        account_id=principal.account_id,
+        api_key_id=principal.key_id,
+        parent_id=parent.id if parent else None,
+        kind=body.kind,
+        status="queued",
+        source=body.source,
+        scene_type=body.scene_type,
+        style=body.architectural_style,
+        lighting=body.lighting,
+        resolution=body.resolution,
+        prompt=body.prompt,
+        negative_prompt=body.negative_prompt,
+        seed=seed,
+        geometry_fidelity=body.geometry_fidelity,
+        strength=DEFAULT_STRENGTH if body.strength is None else body.strength,
+        input_type=body.input_type,
+        width=width,
+        height=height,
+        input_key=input_key,
+        cost=cost,
+        credits_used=0,
+        hold_id=hold_id,
+        attempts=0,
+        warnings=[],
+        created_at=now,
+    )
+    session.add(render)
+    if image is not None:
+        storage.put(input_key, image.data)
+        try:
+            session.flush()
+        except BaseException:
+            storage.delete(input_key)
+            raise
+    return render
+
+
+def start(session: Session, render_id: str, lease: timedelta) -> Render | None:
+    """Mark a queued render processing; None when it is no longer queued (canceled, reaped)."""
+    now = utcnow()
+    started = session.execute(
+        update(Render)
+        .where(Render.id == render_id, Render.status == "queued")
+        .values(status="processing", started_at=now, attempts=Render.attempts + 1)
+        .returning(Render)
+    ).scalar_one_or_none()
+    if started is not None and started.hold_id:
+        ledger.extend(session, started.hold_id, now + lease)
+    return started
+
+
+def complete(
+    session: Session, render_id: str, output_key: str, video_key: str | None, warnings: list[str]
+) -> bool:
+    """Record the output and capture the hold; False when the render left processing meanwhile."""
+    done = session.execute(
+        update(Render)
+        .where(Render.id == render_id, Render.status == "processing")
+        .values(
+            status="done",
+            output_key=output_key,
+            video_key=video_key,
+            warnings=warnings,
+            completed_at=utcnow(),
+            credits_used=Render.cost,
+        )
+        .returning(Render.hold_id)
+    ).first()
+    if done is None:
+        return False
+    if done.hold_id:
+        ledger.capture(session, done.hold_id, render_id)
+    return True
+
+
+def fail(
+    session: Session,
+    render_id: str,
+    code: str,
+    message: str,
+    *,
+    statuses: Sequence[str] = IN_FLIGHT,
+    status: str = "failed",
+) -> bool:
+    """End an in-flight render as failed (or canceled) and release its hold in full."""
+    ended = session.execute(
+        update(Render)
+        .where(Render.id == render_id, Render.status.in_(statuses))
+        .values(
+            status=status,
+            error_code=code if status == "failed" else None,
+            error_message=message if status == "failed" else None,
+            completed_at=utcnow(),
+        )
+        .returning(Render.hold_id)
+    ).first()
+    if ended is None:
+        return False
+    if ended.hold_id:
+        ledger.release(session, ended.hold_id, render_id, note=f"{status}: {code}")
+    return True
+
+
+def cancel(session: Session, account_id: str, render_id: str) -> Render:
+    render = get_owned(session, account_id, render_id)
+    if render.status in FINAL:
+        raise RenderFinished(f"Render {render_id} is already {render.status}; nothing to cancel.")
+    fail(session, render_id, "canceled", "Canceled by the user.", status="canceled")
+    session.refresh(render)
+    return render
+
+
+def reap(session: Session, now: datetime) -> list[str]:
+    """Fail renders whose hold outlived its lease (a stuck engine, a lost job) and refund them."""
+    reaped = []
+    for hold_id in ledger.expired_holds(session, now):
+        render_id = session.scalar(select(Render.id).where(Render.hold_id == hold_id))
+        if render_id and fail(
+            session,
+            render_id,
+            "timeout",
+            "The render did not finish in time; its credits were refunded.",
+        ):
+            reaped.append(render_id)
+        else:
+            ledger.release(session, hold_id, render_id or "", note="expired")
+    return reaped
+
+
+@dataclass(frozen=True)
+class Pending:
+    render_id: str
+    account_id: str
+    max_in_flight: int
+
+
+def recover(session: Session) -> list[Pending]:
+    """After a restart: requeue interrupted renders (or fail them after MAX_ATTEMPTS).
+
+    Returns every queued render, oldest first, for the dispatcher.
+    """
+    for render in session.scalars(select(Render).where(Render.status == "processing")):
+        if render.attempts >= MAX_ATTEMPTS:
+            fail(
+                session,
+                render.id,
+                "interrupted",
+                "The server restarted during this render twice; its credits were refunded.",
+                statuses=("processing",),
+            )
+        else:
+            render.status = "queued"
+    session.flush()
+    rows = session.execute(
+        select(Render.id, Render.account_id, Account.plan)
+        .join(Account, Account.id == Render.account_id)
+        .where(Render.status == "queued")
+        .order_by(Render.created_at)
+    )
+    return [Pending(row.id, row.account_id, PLANS[row.plan].max_in_flight) for row in rows]
+
+
+def list_owned(
+    session: Session, account_id: str, *, limit: int, starting_after: str | None
+) -> tuple[list[Render], bool]:
+    """Newest first; `starting_after` is the id of the last render of the previous page."""
+    query = select(Render).where(Render.account_id == account_id)
+    if starting_after:
+        cursor = session.get(Render, starting_after)
+        if cursor is None or cursor.account_id != account_id:
+            raise InvalidRequest(
+                f"starting_after={starting_after!r} is not one of your renders.",
+                param="starting_after",
+            )
+        query = query.where(
+            (Render.created_at < cursor.created_at)
+            | ((Render.created_at == cursor.created_at) & (Render.id < cursor.id))
+        )
+    rows = list(
+        session.scalars(query.order_by(Render.created_at.desc(), Render.id.desc()).limit(limit + 1))
+    )
+    return rows[:limit], len(rows) > limit
+
+
+def balance(session: Session, account_id: str) -> int:
+    return session.get_one(Account, account_id).credits

@@ -1,0 +1,58 @@
+"""A Render row (plus live progress) as the API shows it."""
+
+from __future__ import annotations
+
+from tds import catalogue
+from tds.dispatch.local import LocalDispatcher
+from tds.files.urls import file_url
+from tds.models import Render
+from tds.renders import schemas
+
+
+def _name(find: object, value: str | None) -> str | None:
+    option = find(value) if value else None  # type: ignore[operator]
+    return option.name if option else value  # type: ignore[no-any-return]
+
+
+def render_view(render: Render, base: str, dispatcher: LocalDispatcher) -> schemas.Render:
+    in_flight = render.status in ("queued", "processing")
+    progress = dispatcher.progress(render.id) if in_flight else None
+    if render.status == "done":
+        progress = (1, 1)
+    api = f"{base}/api/v1/renders/{render.id}"
+    return schemas.Render(
+        id=render.id,
+        kind=render.kind,  # type: ignore[arg-type]
+        status=render.status,  # type: ignore[arg-type]
+        source=render.source,
+        parent_id=render.parent_id,
+        scene_type=render.scene_type,
+        architectural_style=_name(catalogue.find_style, render.style),
+        lighting=_name(catalogue.find_lighting, render.lighting),
+        resolution=render.resolution,
+        prompt=render.prompt,
+        negative_prompt=render.negative_prompt,
+        seed=render.seed,
+        geometry_fidelity=render.geometry_fidelity,
+        strength=render.strength,
+        input_type=render.input_type,
+        width=render.width,
+        height=render.height,
+        input_image_url=file_url(base, render.input_key) or "",
+        output_image_url=file_url(base, render.output_key),
+        output_video_url=file_url(base, render.video_key),
+        cost=render.cost,
+        credits_used=render.credits_used,
+        progress=schemas.Progress(value=progress[0], max=progress[1]) if progress else None,
+        queue_position=dispatcher.queue_position(render.id) if render.status == "queued" else None,
+        error=(
+            schemas.RenderError(code=render.error_code, message=render.error_message or "")
+            if render.error_code
+            else None
+        ),
+        warnings=list(render.warnings or []),
+        created_at=render.created_at,
+        started_at=render.started_at,
+        completed_at=render.completed_at,
+        urls=schemas.RenderUrls(get=api, cancel=f"{api}/cancel"),
+    )

@@ -1,0 +1,95 @@
+"""Run one render on the engine: the unit of work a dispatcher hands to a worker.
+
+The database is touched in short transactions around the engine call, never during it.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from datetime import timedelta
+
+from PIL import Image
+
+from tds.config import Settings
+from tds.engines.base import Engine, EngineError, Job, JobCanceled, Output, Progress
+from tds.kit.db import Database
+from tds.models import Render
+from tds.renders import service
+from tds.storage.base import Storage, new_key
+
+log = logging.getLogger("tds.renders")
+
+OUTPUT_JPEG_QUALITY = 92
+
+
+class RenderExecutor:
+    def __init__(self, db: Database, storage: Storage, engine: Engine, settings: Settings) -> None:
+        self.db = db
+        self.storage = storage
+        self.engine = engine
+        self.lease = timedelta(seconds=settings.render_timeout_seconds)
+
+    def __call__(self, render_id: str, progress: Progress) -> None:
+        with self.db.write() as session:
+            render = service.start(session, render_id, self.lease)
+        if render is None:
+            return  # canceled or reaped while it waited
+        try:
+            output = self.engine.run(self._job(render), progress)
+            if output.image.size != (render.width, render.height):
+                raise EngineError(
+                    f"engine {self.engine.name} returned {output.image.size}, "
+                    f"expected {(render.width, render.height)}"
+                )
+            keys = self._store(output)
+        except JobCanceled:
+            raise  # the cancel (or shutdown) already settled the render in the database
+        except EngineError as error:
+            log.warning("render %s failed: %s", render_id, error)
+            self._fail(render_id, f"The model failed: {error}. Your credits were refunded.")
+            return
+        except Exception:
+            log.exception("render %s: engine crashed", render_id)
+            self._fail(render_id, "The model failed unexpectedly. Your credits were refunded.")
+            return
+        with self.db.write() as session:
+            completed = service.complete(session, render_id, *keys, warnings=output.warnings)
+        if not completed:  # canceled or reaped while the engine worked: keep nothing
+            for key in keys:
+                if key:
+                    self.storage.delete(key)
+
+    def _job(self, render: Render) -> Job:
+        with Image.open(io.BytesIO(self.storage.get(render.input_key))) as stored:
+            image = stored.convert("RGB")
+        return Job(
+            kind=render.kind,  # type: ignore[arg-type]
+            image=image,
+            width=render.width,
+            height=render.height,
+            scene_type=render.scene_type,
+            style=render.style,
+            lighting=render.lighting,
+            prompt=render.prompt,
+            negative_prompt=render.negative_prompt,
+            seed=render.seed,
+            geometry_fidelity=render.geometry_fidelity,
+            strength=render.strength,
+            input_type=render.input_type,
+        )
+
+    def _store(self, output: Output) -> tuple[str, str | None]:
+        buffer = io.BytesIO()
+        output.image.convert("RGB").save(buffer, "JPEG", quality=OUTPUT_JPEG_QUALITY)
+        image_key = new_key("renders", "jpg")
+        self.storage.put(image_key, buffer.getvalue())
+        video_key = None
+        if output.video is not None:
+            video_key = new_key("renders", "mp4")
+            self.storage.put(video_key, output.video)
+        return image_key, video_key
+
+    def _fail(self, render_id: str, message: str) -> None:
+        with self.db.write() as session:
+            service.fail(session, render_id, "model_failed", message)

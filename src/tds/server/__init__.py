@@ -1,0 +1,1 @@
+"""The HTTP server: app factory, runtime wiring, dependencies, error rendering."""

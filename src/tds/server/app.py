@@ -1,0 +1,80 @@
+"""create_app(): the FastAPI application with every router, error handler and the runtime."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import RedirectResponse
+
+from tds import __version__
+from tds.accounts.endpoints import router as accounts_router
+from tds.config import Settings
+from tds.engines.base import Engine
+from tds.fetch.fetcher import ImageFetcher
+from tds.files.endpoints import router as files_router
+from tds.renders.endpoints import router as renders_router
+from tds.server import errors
+from tds.server.runtime import Runtime
+from tds.styles.endpoints import router as styles_router
+from tds.uploads.endpoints import router as uploads_router
+
+DESCRIPTION = """\
+One REST API from a CAD viewport to an architectural render.
+
+Authenticate every `/api/v1` request with `Authorization: Bearer tds_live_…`. Errors are
+`{"error": {"code", "message"}}`: 400 bad request, 401 bad key, 402 out of credits,
+403 plan limit, 404 not found, 409 conflict, 413 too large, 429 slow down,
+502 model failed (credits refunded), 503 queue full. Credits are spent only on success.
+"""
+
+# JSON base64 inflates an image by 4/3; leave room for the other fields.
+_BODY_OVERHEAD = 64 * 1024
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    fetcher: ImageFetcher | None = None,
+) -> FastAPI:
+    """The app. `engine` and `fetcher` replace the configured ones (tests, benchmarks)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime.start(settings, engine=engine, fetcher=fetcher)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(
+        title="tds",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        max_body_size=settings.max_upload_bytes * 4 // 3 + _BODY_OVERHEAD,
+    )
+    errors.install(app)
+
+    api = APIRouter(prefix="/api/v1")
+    for router in (accounts_router, styles_router, uploads_router, renders_router):
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(files_router)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness and readiness")
+    def healthz() -> dict[str, str]:
+        runtime: Runtime = app.state.runtime
+        with runtime.db.read() as session:
+            session.connection().exec_driver_sql("SELECT 1")
+        return {"status": "ok", "engine": runtime.engine.name, "version": __version__}
+
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

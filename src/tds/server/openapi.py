@@ -1,0 +1,27 @@
+"""Shared OpenAPI pieces: documented error responses."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tds.server.errors import ErrorBody
+
+_DESCRIPTIONS = {
+    400: "Bad request: invalid_request, invalid_image, image_url_unfetchable, kind_unavailable.",
+    401: "invalid_api_key: missing, malformed, unknown or revoked key.",
+    402: "insufficient_credits: the balance does not cover the cost.",
+    403: "plan_limit: the plan does not include this kind or resolution.",
+    404: "not_found: no such resource for this account.",
+    409: "idempotency_conflict, or render_finished for a cancel.",
+    413: "payload_too_large: the body or image is over the limit.",
+    429: "rate_limited: slow down; see Retry-After.",
+    502: "model_failed: the engine failed; the credits were refunded.",
+    503: "model_unavailable: the render queue is full; retry later.",
+}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {
+        status: {"model": ErrorBody, "description": _DESCRIPTIONS[status]}
+        for status in (401, 429, *statuses)
+    }

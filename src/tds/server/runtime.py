@@ -1,0 +1,132 @@
+"""Everything a running server holds: settings, database, storage, engine, workers, fetcher.
+
+Built once in the app's lifespan; routes reach it through tds.server.deps.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from limits import RateLimitItem, parse
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from tds.config import Settings
+from tds.dispatch.local import LocalDispatcher
+from tds.engines import registry
+from tds.engines.base import Engine
+from tds.exceptions import RateLimited
+from tds.fetch.fetcher import ImageFetcher
+from tds.idempotency import service as idempotency
+from tds.kit import migrate, secrets
+from tds.kit.db import Database, utcnow
+from tds.renders import service as renders
+from tds.renders.worker import RenderExecutor
+from tds.storage.local import LocalStorage
+
+log = logging.getLogger("tds.server")
+
+
+class RateLimiter:
+    def __init__(self, limit: str) -> None:
+        self.item: RateLimitItem = parse(limit)
+        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+
+    def check(self, key: str) -> None:
+        if not self.limiter.hit(self.item, key):
+            reset_at, _remaining = self.limiter.get_window_stats(self.item, key)
+            retry_after = max(1, int(reset_at - time.time()) + 1)
+            raise RateLimited(
+                f"Too many requests for this API key (limit {self.item}). "
+                f"Retry after {retry_after} s.",
+                headers={"Retry-After": str(retry_after)},
+            )
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    storage: LocalStorage
+    engine: Engine
+    dispatcher: LocalDispatcher
+    fetcher: ImageFetcher
+    key_secret: bytes
+    rate_limiter: RateLimiter
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _reaper: threading.Thread | None = None
+
+    @classmethod
+    def start(
+        cls,
+        settings: Settings,
+        *,
+        engine: Engine | None = None,
+        fetcher: ImageFetcher | None = None,
+    ) -> Runtime:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        migrate.upgrade(settings.sqlalchemy_url)
+        db = Database(settings.sqlalchemy_url)
+        storage = LocalStorage(settings.files_dir)
+        engine = engine or registry.load(settings.engine)
+        engine.setup()
+        dispatcher = LocalDispatcher(
+            RenderExecutor(db, storage, engine, settings),
+            workers=settings.workers,
+            max_queued=settings.max_queued,
+        )
+        runtime = cls(
+            settings=settings,
+            db=db,
+            storage=storage,
+            engine=engine,
+            dispatcher=dispatcher,
+            fetcher=fetcher
+            or ImageFetcher(
+                max_bytes=settings.max_upload_bytes, timeout=settings.fetch_timeout_seconds
+            ),
+            key_secret=secrets.load_or_create(settings.key_secret, settings.data_dir),
+            rate_limiter=RateLimiter(settings.rate_limit),
+        )
+        with db.write() as session:
+            pending = renders.recover(session)
+        dispatcher.start()
+        for job in pending:  # renders interrupted by the last shutdown resume here
+            dispatcher.submit(job.render_id, job.account_id, job.max_in_flight)
+        runtime._reaper = threading.Thread(target=runtime._reap_forever, name="tds-reaper")
+        runtime._reaper.daemon = True
+        runtime._reaper.start()
+        return runtime
+
+    @property
+    def idempotency_ttl(self) -> timedelta:
+        return timedelta(hours=self.settings.idempotency_ttl_hours)
+
+    async def stop(self) -> None:
+        self._stop.set()
+        self.dispatcher.stop()
+        if self._reaper:
+            self._reaper.join(5)
+        await self.fetcher.aclose()
+        self.db.dispose()
+
+    def reap(self) -> list[str]:
+        """Refund renders past their lease and drop expired idempotency keys."""
+        now = utcnow()
+        with self.db.write() as session:
+            reaped = renders.reap(session, now)
+            idempotency.purge_expired(session, now)
+        for render_id in reaped:
+            self.dispatcher.cancel(render_id)
+        return reaped
+
+    def _reap_forever(self) -> None:
+        while not self._stop.wait(self.settings.reaper_interval_seconds):
+            try:
+                self.reap()
+            except Exception:  # a locked database must not kill the reaper for good
+                log.exception("reaper run failed")

@@ -1,0 +1,1 @@
+"""Blob storage for uploads, render inputs and outputs."""

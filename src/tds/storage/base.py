@@ -1,0 +1,38 @@
+"""The storage contract and the key scheme shared by every backend."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Protocol
+
+# "<area>/<32 random url-safe chars>.<ext>": the random part makes file URLs capabilities.
+KEY_PATTERN = re.compile(r"(uploads|inputs|renders)/[A-Za-z0-9_-]{32}\.(png|jpg|mp4)")
+
+CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "mp4": "video/mp4"}
+
+
+def new_key(area: str, extension: str) -> str:
+    return f"{area}/{secrets.token_urlsafe(24)}.{extension}"
+
+
+def is_valid_key(key: str) -> bool:
+    return KEY_PATTERN.fullmatch(key) is not None
+
+
+def content_type(key: str) -> str:
+    return CONTENT_TYPES[key.rsplit(".", 1)[-1]]
+
+
+class Storage(Protocol):
+    def put(self, key: str, data: bytes) -> None: ...
+
+    def get(self, key: str) -> bytes:
+        """The stored bytes; FileNotFoundError when absent."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove the object; no error when it is already gone."""
+        ...
+
+    def exists(self, key: str) -> bool: ...

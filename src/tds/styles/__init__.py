@@ -1,0 +1,1 @@
+"""GET /api/v1/styles: the catalogue as the API shows it."""

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from tds import catalogue
+from tds.accounts.schemas import Plan
+from tds.engines.base import KINDS, Kind
+from tds.server.deps import ApiPrincipal, RuntimeDep
+
+router = APIRouter(tags=["catalogue"])
+
+
+class Option(BaseModel):
+    id: str
+    name: str
+    description: str
+
+
+class Resolution(BaseModel):
+    id: str
+    long_edge: int
+
+
+class KindInfo(BaseModel):
+    id: Kind
+    description: str
+    available: bool
+    costs: dict[str, int]
+
+
+class EngineInfo(BaseModel):
+    name: str
+    description: str
+    kinds: list[Kind]
+
+
+class Styles(BaseModel):
+    scene_types: list[Option]
+    architectural_styles: list[Option]
+    lighting: list[Option]
+    input_types: list[Option]
+    resolutions: list[Resolution]
+    kinds: list[KindInfo]
+    costs: dict[Kind, dict[str, int]]
+    engine: EngineInfo
+    plans: list[Plan]
+
+
+def _options(options: tuple[catalogue.Option, ...]) -> list[Option]:
+    return [Option(id=o.id, name=o.name, description=o.description) for o in options]
+
+
+@router.get("/styles", summary="Scene types, styles, lighting, resolutions, kinds and costs")
+def get_styles(_principal: ApiPrincipal, rt: RuntimeDep) -> Styles:
+    served = rt.engine.kinds
+    return Styles(
+        scene_types=_options(catalogue.SCENE_TYPES),
+        architectural_styles=_options(catalogue.STYLES),
+        lighting=_options(catalogue.LIGHTING),
+        input_types=_options(catalogue.INPUT_TYPES),
+        resolutions=[Resolution(id=k, long_edge=v) for k, v in catalogue.RESOLUTIONS.items()],
+        kinds=[
+            KindInfo(
+                id=kind,
+                description=catalogue.KIND_DESCRIPTIONS[kind],
+                available=kind in served,
+                costs=catalogue.COSTS[kind],
+            )
+            for kind in KINDS
+        ],
+        costs=catalogue.COSTS,
+        engine=EngineInfo(
+            name=rt.engine.name,
+            description=rt.engine.description,
+            kinds=[kind for kind in KINDS if kind in served],
+        ),
+        plans=[Plan.of(plan) for plan in catalogue.PLANS.values()],
+    )

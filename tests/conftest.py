@@ -1,0 +1,159 @@
+"""A real tds server on loopback per test session (and more where a test needs its own)."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from PIL import Image
+
+from tds.accounts import service as accounts
+from tds.config import Settings
+from tds.credits import ledger
+from tds.engines.base import Engine
+from tds.keys import service as keys
+from tds.server.app import create_app
+from tds.server.runtime import Runtime
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@dataclass
+class Account:
+    id: str
+    email: str
+    key: str
+    key_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+class LiveServer:
+    """uvicorn serving create_app() on 127.0.0.1 in a background thread."""
+
+    def __init__(self, settings: Settings, **app_options: Any) -> None:
+        self.settings = settings
+        self.app = create_app(settings, **app_options)
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self._counter = 0
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        while not self.server.started:
+            if not self.thread.is_alive():
+                raise RuntimeError("the test server failed to start")
+            self.thread.join(0.01)
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self.app.state.runtime
+        return runtime
+
+    def client(self, account: Account | None = None, **options: Any) -> httpx.Client:
+        headers = account.headers if account else {}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=120, **options)
+
+    def account(self, *, credits: int = 100, plan: str = "free") -> Account:
+        """A new account with a key, made through the same services the CLI uses."""
+        self._counter += 1
+        email = f"user{self._counter}-{id(self)}@example.com"
+        with self.runtime.db.write() as session:
+            account, _ = accounts.ensure(session, email, plan=plan, credits=0)
+            if credits:
+                ledger.grant(session, account.id, credits)
+            key, token = keys.create(session, account.id, "test", self.runtime.key_secret)
+        return Account(account.id, email, token, key.id)
+
+    def books(self, account: Account) -> ledger.Books:
+        with self.runtime.db.read() as session:
+            return ledger.books(session, account.id)
+
+    def assert_books_balanced(self, account: Account) -> ledger.Books:
+        books = self.books(account)
+        assert books.balanced, books
+        return books
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {"data_dir": data_dir, "workers": 2, "rate_limit": "100000/minute"}
+    return Settings(**(values | overrides))
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The shared server, on the real preview engine."""
+    with LiveServer(make_settings(tmp_path_factory.mktemp("tds-data"))) as live:
+        yield live
+
+
+@pytest.fixture
+def make_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Start a server of the test's own, e.g. with another engine or settings."""
+    started: list[LiveServer] = []
+
+    def start(engine: Engine | None = None, **overrides: Any) -> LiveServer:
+        data_dir = tmp_path / f"data{len(started)}"
+        live = LiveServer(make_settings(data_dir, **overrides), engine=engine).__enter__()
+        started.append(live)
+        return live
+
+    yield start
+    for live in started:
+        live.__exit__(None, None, None)
+
+
+def png_bytes(
+    width: int = 320, height: int = 240, color: tuple[int, int, int] = (200, 200, 200)
+) -> bytes:
+    """A small viewport-like image: a grey box with dark edges on a light background."""
+    image = Image.new("RGB", (width, height), (235, 238, 240))
+    box = (width // 4, height // 3, 3 * width // 4, height - 10)
+    image.paste(color, box)
+    for offset in range(2):
+        x0, y0, x1, y1 = box
+        image.paste((20, 20, 20), (x0 - offset, y0, x0 - offset + 1, y1))
+        image.paste((20, 20, 20), (x1 + offset, y0, x1 + offset + 1, y1))
+        image.paste((20, 20, 20), (x0, y0 - offset, x1, y0 - offset + 1))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def open_image(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) >= {"error"}, body
+    assert body["error"]["code"] == code, body
+    assert isinstance(body["error"]["message"], str)
+    assert len(body["error"]["message"]) > 10
+    return body["error"]  # type: ignore[no-any-return]

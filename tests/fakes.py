@@ -1,0 +1,59 @@
+"""Engines for tests that need an engine to fail, block or do no work.
+
+The real preview engine is used everywhere else.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from tds.engines.base import Engine, EngineError, Job, Kind, Output, Progress
+
+ALL_BUT_STAGING: frozenset[Kind] = frozenset({"render", "refine", "enhance", "video"})
+
+
+class ResizeEngine:
+    """Resizes the input to the target size: real output, almost no work."""
+
+    name = "resize"
+    description = "Test engine: resizes the input."
+    kinds = ALL_BUT_STAGING
+
+    def setup(self) -> None:
+        pass
+
+    def run(self, job: Job, progress: Progress) -> Output:
+        progress(1, 1)
+        return Output(image=job.image.resize((job.width, job.height)))
+
+
+class FailingEngine(ResizeEngine):
+    name = "failing"
+
+    def run(self, job: Job, progress: Progress) -> Output:
+        raise EngineError("out of GPU memory")
+
+
+class CrashingEngine(ResizeEngine):
+    name = "crashing"
+
+    def run(self, job: Job, progress: Progress) -> Output:
+        raise RuntimeError("segfault in a native library")
+
+
+class GateEngine(ResizeEngine):
+    """Holds every job until the test opens the gate, reporting progress while it waits."""
+
+    name = "gate"
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.started = threading.Semaphore(0)
+
+    def run(self, job: Job, progress: Progress) -> Output:
+        self.started.release()
+        step = 0
+        while not self.gate.wait(0.02):
+            step = min(step + 1, 99)
+            progress(step, 100)  # raises JobCanceled once the render is canceled
+        return super().run(job, progress)
