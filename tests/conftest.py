@@ -18,6 +18,7 @@ from tds.accounts import service as accounts
 from tds.config import Settings
 from tds.credits import ledger
 from tds.engines.base import Engine
+from tds.fetch.fetcher import ImageFetcher
 from tds.keys import service as keys
 from tds.server.app import create_app
 from tds.server.runtime import Runtime
@@ -84,6 +85,9 @@ class LiveServer:
             key, token = keys.create(session, account.id, "test", self.runtime.key_secret)
         return Account(account.id, email, token, key.id)
 
+    def stop(self) -> None:
+        self.__exit__(None, None, None)
+
     def books(self, account: Account) -> ledger.Books:
         with self.runtime.db.read() as session:
             return ledger.books(session, account.id)
@@ -111,15 +115,23 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     """Start a server of the test's own, e.g. with another engine or settings."""
     started: list[LiveServer] = []
 
-    def start(engine: Engine | None = None, **overrides: Any) -> LiveServer:
-        data_dir = tmp_path / f"data{len(started)}"
-        live = LiveServer(make_settings(data_dir, **overrides), engine=engine).__enter__()
+    def start(
+        engine: Engine | None = None,
+        *,
+        fetcher: ImageFetcher | None = None,
+        data_dir: Path | None = None,
+        **overrides: Any,
+    ) -> LiveServer:
+        data_dir = data_dir or tmp_path / f"data{len(started)}"
+        settings = make_settings(data_dir, **overrides)
+        live = LiveServer(settings, engine=engine, fetcher=fetcher).__enter__()
         started.append(live)
         return live
 
     yield start
     for live in started:
-        live.__exit__(None, None, None)
+        if live.thread.is_alive():
+            live.stop()
 
 
 def png_bytes(

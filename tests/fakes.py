@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 
-from tds.engines.base import Engine, EngineError, Job, Kind, Output, Progress
+from tds.engines.base import EngineError, Job, Kind, Output, Progress
 
 ALL_BUT_STAGING: frozenset[Kind] = frozenset({"render", "refine", "enhance", "video"})
 

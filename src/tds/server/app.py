@@ -16,6 +16,7 @@ from tds.fetch.fetcher import ImageFetcher
 from tds.files.endpoints import router as files_router
 from tds.renders.endpoints import router as renders_router
 from tds.server import errors
+from tds.server.body_limit import BodyLimit
 from tds.server.runtime import Runtime
 from tds.styles.endpoints import router as styles_router
 from tds.uploads.endpoints import router as uploads_router
@@ -41,6 +42,7 @@ def create_app(
 ) -> FastAPI:
     """The app. `engine` and `fetcher` replace the configured ones (tests, benchmarks)."""
     settings = settings or Settings()
+    max_body = settings.max_upload_bytes * 4 // 3 + _BODY_OVERHEAD
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,8 +58,8 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        max_body_size=settings.max_upload_bytes * 4 // 3 + _BODY_OVERHEAD,
     )
+    app.add_middleware(BodyLimit, max_body_size=max_body)
     errors.install(app)
 
     api = APIRouter(prefix="/api/v1")

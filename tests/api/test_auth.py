@@ -1,0 +1,105 @@
+"""Bearer API keys: every way a key can be wrong answers one 401 body."""
+
+from __future__ import annotations
+
+import pytest
+
+from tds.keys import tokens
+from tds.models import ApiKey
+from tests.conftest import LiveServer, assert_error
+
+ENDPOINTS = [
+    ("GET", "/api/v1/me"),
+    ("GET", "/api/v1/styles"),
+    ("POST", "/api/v1/uploads"),
+    ("POST", "/api/v1/renders"),
+    ("GET", "/api/v1/renders"),
+    ("GET", "/api/v1/renders/rnd_x"),
+    ("POST", "/api/v1/renders/rnd_x/cancel"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
+def test_missing_key_is_401_with_www_authenticate_never_422(
+    server: LiveServer, method: str, path: str
+) -> None:
+    with server.client() as client:
+        response = client.request(method, path, json={})
+    assert_error(response, 401, "invalid_api_key")
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_every_bad_key_gets_the_same_body(server: LiveServer) -> None:
+    account = server.account()
+    good = account.key
+    flipped = good[:-7] + ("A" if good[-7] != "A" else "B") + good[-6:]  # checksum now wrong
+    unknown = tokens.generate()  # well formed, never issued
+    bad_headers = [
+        {"Authorization": "Basic dXNlcjpwYXNz"},
+        {"Authorization": "Bearer"},
+        {"Authorization": "Bearer sk_live_123"},
+        {"Authorization": f"Bearer {flipped}"},
+        {"Authorization": f"Bearer {unknown}"},
+        {"Authorization": f"Bearer {good} extra"},
+        {"Authorization": f"Bearer {good.replace('live', 'test')}"},
+    ]
+    bodies = set()
+    with server.client() as client:
+        for headers in bad_headers:
+            response = client.get("/api/v1/me", headers=headers)
+            assert_error(response, 401, "invalid_api_key")
+            bodies.add(response.text)
+        assert client.get("/api/v1/me", headers=account.headers).status_code == 200
+    assert len(bodies) == 1
+
+
+def test_checksum_rejects_junk_offline() -> None:
+    key = tokens.generate()
+    assert tokens.is_well_formed(key)
+    assert len(key) == 47
+    assert key.startswith("tds_live_")
+    assert not tokens.is_well_formed(key[:-1] + ("x" if key[-1] != "x" else "y"))
+    assert not tokens.is_well_formed(key + "0")
+
+
+def test_revoked_key_answers_401(server: LiveServer) -> None:
+    account = server.account()
+    with server.client(account) as client:
+        assert client.get("/api/v1/me").status_code == 200
+        from tds.keys import service as keys
+
+        with server.runtime.db.write() as session:
+            keys.revoke(session, account.key_id)
+        assert_error(client.get("/api/v1/me"), 401, "invalid_api_key")
+
+
+def test_only_a_keyed_digest_is_stored_and_last_use_is_recorded(server: LiveServer) -> None:
+    account = server.account()
+    with server.client(account) as client:
+        assert client.get("/api/v1/me").status_code == 200
+    with server.runtime.db.read() as session:
+        key = session.get_one(ApiKey, account.key_id)
+        assert account.key not in (key.digest, key.prefix, key.last4)
+        assert key.digest == tokens.digest(account.key, server.runtime.key_secret)
+        assert key.last4 == account.key[-4:]
+        assert key.last_used_at is not None
+    db_bytes = (server.settings.data_dir / "tds.db").read_bytes()
+    assert account.key.encode() not in db_bytes
+
+
+def test_redact_hides_keys_in_text() -> None:
+    key = tokens.generate()
+    text = tokens.redact(f"Authorization: Bearer {key}")
+    assert key not in text
+    assert text.endswith(key[-4:])
+
+
+def test_rate_limit_answers_429_with_retry_after(make_server) -> None:  # type: ignore[no-untyped-def]
+    live = make_server(rate_limit="3/minute")
+    account = live.account()
+    with live.client(account) as client:
+        statuses = [client.get("/api/v1/me").status_code for _ in range(3)]
+        assert statuses == [200, 200, 200]
+        response = client.get("/api/v1/me")
+    assert_error(response, 429, "rate_limited")
+    assert int(response.headers["Retry-After"]) >= 1
