@@ -6,11 +6,12 @@ from tds.accounts.schemas import Me, Plan
 from tds.catalogue import PLANS
 from tds.models import Account
 from tds.server.deps import ApiPrincipal, RuntimeDep
+from tds.server.openapi import errors
 
 router = APIRouter(tags=["account"])
 
 
-@router.get("/me", summary="Account, plan and credit balance")
+@router.get("/me", summary="Account, plan and credit balance", responses=errors())
 def get_me(principal: ApiPrincipal, rt: RuntimeDep) -> Me:
     with rt.db.read() as session:
         account = session.get_one(Account, principal.account_id)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from tds.catalogue import Plan as PlanData
 from tds.engines.base import Kind
@@ -30,6 +30,29 @@ class Plan(BaseModel):
 
 
 class Me(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "object": "account",
+                    "id": "acc_4Qx9LmT2bV7nR1sK8dZp",
+                    "email": "studio@example.com",
+                    "plan": {
+                        "id": "pro",
+                        "name": "Pro",
+                        "monthly_credits": 1000,
+                        "max_resolution": "4k",
+                        "kinds": ["enhance", "refine", "render", "staging", "video"],
+                        "max_in_flight": 4,
+                    },
+                    "credits": 90,
+                    "credits_held": 10,
+                    "created_at": "2026-11-28T12:00:00Z",
+                }
+            ]
+        }
+    )
+
     object: Literal["account"] = "account"
     id: str
     email: str

@@ -5,6 +5,7 @@ from fastapi.responses import FileResponse
 
 from tds.exceptions import NotFound
 from tds.server.deps import RuntimeDep
+from tds.server.errors import ErrorBody
 from tds.storage.base import content_type
 
 router = APIRouter(tags=["files"])
@@ -22,6 +23,7 @@ HEADERS = {
     "/files/{key:path}",
     summary="A stored image or video (capability URL, no auth)",
     response_class=FileResponse,
+    responses={404: {"model": ErrorBody, "description": "not_found: no file at this URL."}},
 )
 def get_file(key: str, rt: RuntimeDep) -> FileResponse:
     try:

@@ -129,7 +129,47 @@ class RenderUrls(BaseModel):
     cancel: str
 
 
+RENDER_EXAMPLE = {
+    "object": "render",
+    "id": "rnd_8fK2mQ7xLp3NcV9bR1sT",
+    "kind": "render",
+    "status": "done",
+    "source": "api",
+    "parent_id": None,
+    "scene_type": "exterior",
+    "architectural_style": "Modern",
+    "lighting": "Golden Hour",
+    "resolution": "2k",
+    "prompt": "warm evening light, lush landscaping",
+    "negative_prompt": "",
+    "seed": 1234,
+    "geometry_fidelity": 0.7,
+    "strength": 0.5,
+    "input_type": None,
+    "width": 2048,
+    "height": 1152,
+    "input_image_url": "https://tds.example.com/files/inputs/Q1w…e.png",
+    "output_image_url": "https://tds.example.com/files/renders/Zx9…a.jpg",
+    "output_video_url": None,
+    "cost": 10,
+    "credits_used": 10,
+    "progress": {"value": 1, "max": 1},
+    "queue_position": None,
+    "error": None,
+    "warnings": [],
+    "created_at": "2026-11-28T12:00:00Z",
+    "started_at": "2026-11-28T12:00:00Z",
+    "completed_at": "2026-11-28T12:00:01Z",
+    "urls": {
+        "get": "https://tds.example.com/api/v1/renders/rnd_8fK2mQ7xLp3NcV9bR1sT",
+        "cancel": "https://tds.example.com/api/v1/renders/rnd_8fK2mQ7xLp3NcV9bR1sT/cancel",
+    },
+}
+
+
 class Render(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [RENDER_EXAMPLE]})
+
     object: Literal["render"] = "render"
     id: str
     kind: Kind
@@ -164,11 +204,21 @@ class Render(BaseModel):
 
 
 class RenderResponse(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"render": RENDER_EXAMPLE, "credits": 90}]}
+    )
+
     render: Render
     credits: int = Field(description="The account's available credits after this call.")
 
 
 class RenderList(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"object": "list", "data": [RENDER_EXAMPLE], "has_more": False}]
+        }
+    )
+
     object: Literal["list"] = "list"
     data: list[Render]
     has_more: bool

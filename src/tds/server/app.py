@@ -15,7 +15,7 @@ from tds.engines.base import Engine
 from tds.fetch.fetcher import ImageFetcher
 from tds.files.endpoints import router as files_router
 from tds.renders.endpoints import router as renders_router
-from tds.server import errors
+from tds.server import errors, openapi
 from tds.server.body_limit import BodyLimit
 from tds.server.runtime import Runtime
 from tds.styles.endpoints import router as styles_router
@@ -61,6 +61,7 @@ def create_app(
     )
     app.add_middleware(BodyLimit, max_body_size=max_body)
     errors.install(app)
+    openapi.without_validation_422(app)
 
     api = APIRouter(prefix="/api/v1")
     for router in (accounts_router, styles_router, uploads_router, renders_router):
@@ -68,7 +69,20 @@ def create_app(
     app.include_router(api)
     app.include_router(files_router)
 
-    @app.get("/healthz", tags=["health"], summary="Liveness and readiness")
+    @app.get(
+        "/healthz",
+        tags=["health"],
+        summary="Liveness and readiness",
+        responses={
+            200: {
+                "content": {
+                    "application/json": {
+                        "example": {"status": "ok", "engine": "preview", "version": __version__}
+                    }
+                }
+            }
+        },
+    )
     def healthz() -> dict[str, str]:
         runtime: Runtime = app.state.runtime
         with runtime.db.read() as session:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
 from tds.server.errors import ErrorBody
 
 _DESCRIPTIONS = {
@@ -18,6 +21,29 @@ _DESCRIPTIONS = {
     502: "model_failed: the engine failed; the credits were refunded.",
     503: "model_unavailable: the render queue is full; retry later.",
 }
+
+
+def without_validation_422(app: FastAPI) -> None:
+    """Validation errors are 400 here, never 422: drop FastAPI's generated 422 entries."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            for path in schema["paths"].values():
+                for operation in path.values():
+                    operation.get("responses", {}).pop("422", None)
+            components = schema.get("components", {}).get("schemas", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                components.pop(name, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:

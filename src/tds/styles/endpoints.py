@@ -7,6 +7,7 @@ from tds import catalogue
 from tds.accounts.schemas import Plan
 from tds.engines.base import KINDS, Kind
 from tds.server.deps import ApiPrincipal, RuntimeDep
+from tds.server.openapi import errors
 
 router = APIRouter(tags=["catalogue"])
 
@@ -51,9 +52,7 @@ def _options(options: tuple[catalogue.Option, ...]) -> list[Option]:
     return [Option(id=o.id, name=o.name, description=o.description) for o in options]
 
 
-@router.get("/styles", summary="Scene types, styles, lighting, resolutions, kinds and costs")
-def get_styles(_principal: ApiPrincipal, rt: RuntimeDep) -> Styles:
-    served = rt.engine.kinds
+def build_styles(engine_name: str, engine_description: str, served: frozenset[Kind]) -> Styles:
     return Styles(
         scene_types=_options(catalogue.SCENE_TYPES),
         architectural_styles=_options(catalogue.STYLES),
@@ -71,9 +70,26 @@ def get_styles(_principal: ApiPrincipal, rt: RuntimeDep) -> Styles:
         ],
         costs=catalogue.COSTS,
         engine=EngineInfo(
-            name=rt.engine.name,
-            description=rt.engine.description,
+            name=engine_name,
+            description=engine_description,
             kinds=[kind for kind in KINDS if kind in served],
         ),
         plans=[Plan.of(plan) for plan in catalogue.PLANS.values()],
     )
+
+
+_EXAMPLE = build_styles(
+    "preview",
+    "CPU image pipeline, not a generative model.",
+    frozenset({"render", "refine", "enhance", "video"}),
+).model_dump(mode="json")
+
+
+@router.get(
+    "/styles",
+    summary="Scene types, styles, lighting, resolutions, kinds and costs",
+    description="Everything a client needs to build its option lists and show prices.",
+    responses={200: {"content": {"application/json": {"example": _EXAMPLE}}}, **errors()},
+)
+def get_styles(_principal: ApiPrincipal, rt: RuntimeDep) -> Styles:
+    return build_styles(rt.engine.name, rt.engine.description, rt.engine.kinds)

@@ -1,0 +1,3 @@
+from tds.cli.main import app
+
+app(prog_name="tds")
