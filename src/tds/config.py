@@ -47,7 +47,13 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(default=50_000_000, description="Largest decoded image.")
     fetch_timeout_seconds: float = Field(default=10.0)
     rate_limit: str = Field(
-        default="600/minute", description="Requests per API key (limits notation)."
+        default="600/minute",
+        description="Requests per API key and process: N/second|minute|hour|day.",
+    )
+    auth_cache_seconds: float = Field(
+        default=5.0,
+        description="How long a checked API key is trusted without a database read; a key "
+        "revoked elsewhere stops working within this time.",
     )
     idempotency_ttl_hours: int = Field(default=24)
     log_level: str = Field(default="info")

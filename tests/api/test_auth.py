@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from tds.keys import service as keys
 from tds.keys import tokens
+from tds.keys.cache import PrincipalCache
+from tds.keys.service import Principal
 from tds.models import ApiKey
 from tests.conftest import LiveServer, assert_error
 
@@ -62,15 +67,25 @@ def test_checksum_rejects_junk_offline() -> None:
     assert not tokens.is_well_formed(key + "0")
 
 
-def test_revoked_key_answers_401(server: LiveServer) -> None:
-    account = server.account()
-    with server.client(account) as client:
+def test_revoked_key_answers_401_once_the_auth_cache_expires(make_server) -> None:  # type: ignore[no-untyped-def]
+    live = make_server(auth_cache_seconds=0.3)
+    account = live.account()
+    with live.client(account) as client:
         assert client.get("/api/v1/me").status_code == 200
-        from tds.keys import service as keys
-
-        with server.runtime.db.write() as session:
+        with live.runtime.db.write() as session:  # as `tds admin revoke-key` does
             keys.revoke(session, account.key_id)
+        time.sleep(0.4)
         assert_error(client.get("/api/v1/me"), 401, "invalid_api_key")
+
+
+def test_principal_cache_forgets_a_key_at_once() -> None:
+    cache = PrincipalCache(ttl=60)
+    principal = Principal(account_id="acc_1", plan="free", key_id="key_1")
+    cache.put("digest", principal)
+    assert cache.get("digest") == principal
+    cache.forget("key_1")
+    assert cache.get("digest") is None
+    PrincipalCache(ttl=0).put("digest", principal)  # a zero TTL caches nothing
 
 
 def test_only_a_keyed_digest_is_stored_and_last_use_is_recorded(server: LiveServer) -> None:

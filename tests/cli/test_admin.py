@@ -34,7 +34,8 @@ def test_create_key_prints_the_key_alone_and_it_works(tmp_path: Path) -> None:
     plan = tds(tmp_path, "admin", "set-plan", "--email", "A@example.com", "--plan", "studio")
     assert plan.returncode == 0, plan.stderr
 
-    with LiveServer(make_settings(tmp_path)) as live, httpx.Client(base_url=live.url) as client:
+    settings = make_settings(tmp_path, auth_cache_seconds=0)  # see revocation at once
+    with LiveServer(settings) as live, httpx.Client(base_url=live.url) as client:
         me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"}).json()
         assert (me["email"], me["credits"], me["plan"]["id"]) == ("a@example.com", 105, "studio")
         with live.runtime.db.read() as session:

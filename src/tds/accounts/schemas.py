@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Literal
 
@@ -18,6 +19,7 @@ class Plan(BaseModel):
     max_in_flight: int = Field(description="Renders processed at once; more wait in the queue.")
 
     @classmethod
+    @functools.cache
     def of(cls, plan: PlanData) -> Plan:
         return cls(
             id=plan.id,

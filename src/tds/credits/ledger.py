@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tds.exceptions import InsufficientCredits
@@ -19,26 +19,81 @@ from tds.kit.db import utcnow
 from tds.kit.ids import new_id
 from tds.models import Account, Hold, LedgerEntry
 
+# Prepared Core statements run on the session's connection: every render runs these twice, and
+# the ORM's unit of work and per-call statement building cost more than the SQL itself.
+_ADD = (
+    update(Account)
+    .where(Account.id == bindparam("p_account"))
+    .values(
+        credits=Account.credits + bindparam("p_credits"),
+        credits_held=Account.credits_held + bindparam("p_held"),
+    )
+)
+_HOLD = (
+    update(Account)
+    .where(Account.id == bindparam("p_account"), Account.credits >= bindparam("p_amount"))
+    .values(
+        credits=Account.credits - bindparam("p_amount"),
+        credits_held=Account.credits_held + bindparam("p_amount"),
+    )
+    .returning(Account.credits)
+)
+_RESOLVE = (
+    update(Hold)
+    .where(Hold.id == bindparam("p_hold"), Hold.state == "held")
+    .values(state=bindparam("p_state"), resolved_at=bindparam("p_now"))
+    .returning(Hold.account_id, Hold.amount)
+)
+_EXTEND = (
+    update(Hold)
+    .where(Hold.id == bindparam("p_hold"), Hold.state == "held")
+    .values(expires_at=bindparam("p_expires"))
+)
+
+
+def _entry(
+    session: Session,
+    account_id: str,
+    amount: int,
+    kind: str,
+    *,
+    hold_id: str | None = None,
+    render_id: str | None = None,
+    note: str = "",
+) -> None:
+    session.connection().execute(
+        insert(LedgerEntry),
+        {
+            "account_id": account_id,
+            "amount": amount,
+            "kind": kind,
+            "hold_id": hold_id,
+            "render_id": render_id,
+            "note": note,
+            "created_at": utcnow(),
+        },
+    )
+
+
+def _add_to_account(session: Session, account_id: str, credits: int, held: int) -> None:
+    session.connection().execute(
+        _ADD, {"p_account": account_id, "p_credits": credits, "p_held": held}
+    )
+
 
 def grant(session: Session, account_id: str, amount: int, note: str = "") -> None:
     if amount <= 0:
         raise ValueError("a grant must be positive")
-    session.execute(
-        update(Account).where(Account.id == account_id).values(credits=Account.credits + amount)
-    )
-    session.add(LedgerEntry(account_id=account_id, amount=amount, kind="grant", note=note))
+    _add_to_account(session, account_id, amount, 0)
+    _entry(session, account_id, amount, "grant", note=note)
 
 
 def hold(
     session: Session, account_id: str, amount: int, *, expires_at: datetime, render_id: str
 ) -> str:
     """Set `amount` aside for a render; InsufficientCredits when the balance is short."""
-    row = session.execute(
-        update(Account)
-        .where(Account.id == account_id, Account.credits >= amount)
-        .values(credits=Account.credits - amount, credits_held=Account.credits_held + amount)
-        .returning(Account.credits)
-    ).first()
+    connection = session.connection()
+    row = connection.execute(_HOLD, {"p_account": account_id, "p_amount": amount}).first()
     if row is None:
         available = session.scalar(select(Account.credits).where(Account.id == account_id))
         raise InsufficientCredits(
@@ -48,25 +103,29 @@ def hold(
             cost=amount,
         )
     hold_id = new_id("hold")
-    session.add(Hold(id=hold_id, account_id=account_id, amount=amount, expires_at=expires_at))
-    session.flush()  # the entry's foreign key needs the hold row
-    session.add(
-        LedgerEntry(
-            account_id=account_id, amount=-amount, kind="hold", hold_id=hold_id, render_id=render_id
-        )
+    connection.execute(
+        insert(Hold),
+        {
+            "id": hold_id,
+            "account_id": account_id,
+            "amount": amount,
+            "state": "held",
+            "created_at": utcnow(),
+            "expires_at": expires_at,
+        },
     )
+    _entry(session, account_id, -amount, "hold", hold_id=hold_id, render_id=render_id)
     return hold_id
 
 
-def _resolve(session: Session, hold_id: str, state: str) -> Hold | None:
-    """Move a hold out of 'held' exactly once; None when it was already resolved."""
-    resolved = session.execute(
-        update(Hold)
-        .where(Hold.id == hold_id, Hold.state == "held")
-        .values(state=state, resolved_at=utcnow())
-        .returning(Hold)
-    ).scalar_one_or_none()
-    return resolved
+def _resolve(session: Session, hold_id: str, state: str) -> tuple[str, int] | None:
+    """Move a hold out of 'held' exactly once: (account, amount), or None if already resolved."""
+    row = (
+        session.connection()
+        .execute(_RESOLVE, {"p_hold": hold_id, "p_state": state, "p_now": utcnow()})
+        .first()
+    )
+    return (row.account_id, row.amount) if row else None
 
 
 def capture(session: Session, hold_id: str, render_id: str) -> bool:
@@ -74,20 +133,16 @@ def capture(session: Session, hold_id: str, render_id: str) -> bool:
     resolved = _resolve(session, hold_id, "captured")
     if resolved is None:
         return False
-    session.execute(
-        update(Account)
-        .where(Account.id == resolved.account_id)
-        .values(credits_held=Account.credits_held - resolved.amount)
-    )
-    session.add(
-        LedgerEntry(
-            account_id=resolved.account_id,
-            amount=0,
-            kind="capture",
-            hold_id=hold_id,
-            render_id=render_id,
-            note=f"spent {resolved.amount}",
-        )
+    account_id, amount = resolved
+    _add_to_account(session, account_id, 0, -amount)
+    _entry(
+        session,
+        account_id,
+        0,
+        "capture",
+        hold_id=hold_id,
+        render_id=render_id,
+        note=f"spent {amount}",
     )
     return True
 
@@ -97,31 +152,14 @@ def release(session: Session, hold_id: str, render_id: str, note: str = "") -> b
     resolved = _resolve(session, hold_id, "released")
     if resolved is None:
         return False
-    session.execute(
-        update(Account)
-        .where(Account.id == resolved.account_id)
-        .values(
-            credits=Account.credits + resolved.amount,
-            credits_held=Account.credits_held - resolved.amount,
-        )
-    )
-    session.add(
-        LedgerEntry(
-            account_id=resolved.account_id,
-            amount=resolved.amount,
-            kind="release",
-            hold_id=hold_id,
-            render_id=render_id,
-            note=note,
-        )
-    )
+    account_id, amount = resolved
+    _add_to_account(session, account_id, amount, -amount)
+    _entry(session, account_id, amount, "release", hold_id=hold_id, render_id=render_id, note=note)
     return True
 
 
 def extend(session: Session, hold_id: str, expires_at: datetime) -> None:
-    session.execute(
-        update(Hold).where(Hold.id == hold_id, Hold.state == "held").values(expires_at=expires_at)
-    )
+    session.connection().execute(_EXTEND, {"p_hold": hold_id, "p_expires": expires_at})
 
 
 def expired_holds(session: Session, now: datetime) -> list[str]:

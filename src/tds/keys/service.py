@@ -56,10 +56,15 @@ def authenticate(session: Session, token: str, secret: bytes) -> Principal | Non
     """The principal for a well-formed, known, unrevoked key; None otherwise."""
     if not tokens.is_well_formed(token):
         return None  # junk never reaches the database
+    return lookup(session, tokens.digest(token, secret))
+
+
+def lookup(session: Session, digest: str) -> Principal | None:
+    """The principal for an unrevoked key with this digest; None otherwise."""
     row = session.execute(
         select(ApiKey.id, ApiKey.account_id, ApiKey.last_used_at, Account.plan)
         .join(Account, Account.id == ApiKey.account_id)
-        .where(ApiKey.digest == tokens.digest(token, secret), ApiKey.revoked_at.is_(None))
+        .where(ApiKey.digest == digest, ApiKey.revoked_at.is_(None))
     ).first()
     if row is None:
         return None

@@ -102,10 +102,10 @@ def _create(
     image: CleanImage | None,
     parent: Render | None,
     claim: Claim | None,
-) -> Render:
+) -> str:
     seed = body.seed if body.seed is not None else secrets.randbelow(2**31)
     with rt.db.write() as session:
-        render = service.create(
+        render_id = service.create(
             session,
             rt.storage,
             rt.settings,
@@ -117,9 +117,9 @@ def _create(
         )
         if claim:
             idempotency.claim(
-                session, principal.account_id, *claim, ttl=rt.idempotency_ttl, render_id=render.id
+                session, principal.account_id, *claim, ttl=rt.idempotency_ttl, render_id=render_id
             )
-        return render
+        return render_id
 
 
 def _outcome(rt: Runtime, base: str, account_id: str, render_id: str) -> tuple[int, dict[str, Any]]:
@@ -228,21 +228,21 @@ async def create_render(
         )
     image, parent = await _source(rt, base, principal, body)
     try:
-        render = await run_in_threadpool(_create, rt, principal, body, image, parent, claim)
+        render_id = await run_in_threadpool(_create, rt, principal, body, image, parent, claim)
     except IntegrityError:
         # A concurrent request with the same key claimed it first: follow that render.
         if claim and (row := await run_in_threadpool(_find_claim, rt, principal, claim)):
             return await _replay(rt, base, principal, row, wait, claim)
         raise
     try:
-        rt.dispatcher.submit(render.id, principal.account_id, PLANS[principal.plan].max_in_flight)
+        rt.dispatcher.submit(render_id, principal.account_id, PLANS[principal.plan].max_in_flight)
     except QueueFull:
-        await run_in_threadpool(_fail_unqueued, rt, render.id)
+        await run_in_threadpool(_fail_unqueued, rt, render_id)
         raise ModelUnavailable(
             "The render queue is full; nothing was charged. Retry in a minute.",
             headers={"Retry-After": "60"},
         ) from None
-    return await _respond(rt, base, principal, render.id, wait=wait, applied=applied, claim=claim)
+    return await _respond(rt, base, principal, render_id, wait=wait, applied=applied, claim=claim)
 
 
 def _envelope(

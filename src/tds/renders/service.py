@@ -8,10 +8,10 @@ its hold.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from tds import catalogue
@@ -89,8 +89,8 @@ def create(
     image: CleanImage | None,
     parent: Render | None,
     seed: int,
-) -> Render:
-    """Hold the cost and insert the queued render. The caller commits, then dispatches.
+) -> str:
+    """Hold the cost and insert the queued render; its id. The caller commits, then dispatches.
 
     When the image is new it is stored here, and deleted again if anything below fails, so a
     refused request leaves no file behind.
@@ -113,57 +113,81 @@ def create(
         expires_at=now + timedelta(seconds=settings.queue_timeout_seconds),
         render_id=render_id,
     )
-    render = Render(
-        id=render_id,
-        account_id=principal.account_id,
-        api_key_id=principal.key_id,
-        parent_id=parent.id if parent else None,
-        kind=body.kind,
-        status="queued",
-        source=body.source,
-        scene_type=body.scene_type,
-        style=body.architectural_style,
-        lighting=body.lighting,
-        resolution=body.resolution,
-        prompt=body.prompt,
-        negative_prompt=body.negative_prompt,
-        seed=seed,
-        geometry_fidelity=body.geometry_fidelity,
-        strength=DEFAULT_STRENGTH if body.strength is None else body.strength,
-        input_type=body.input_type,
-        width=width,
-        height=height,
-        input_key=input_key,
-        cost=cost,
-        credits_used=0,
-        hold_id=hold_id,
-        attempts=0,
-        warnings=[],
-        created_at=now,
-    )
-    session.add(render)
     if image is not None:
         storage.put(input_key, image.data)
-        try:
-            session.flush()
-        except BaseException:
+    try:
+        session.execute(
+            insert(Render).values(
+                id=render_id,
+                account_id=principal.account_id,
+                api_key_id=principal.key_id,
+                parent_id=parent.id if parent else None,
+                kind=body.kind,
+                status="queued",
+                source=body.source,
+                scene_type=body.scene_type,
+                style=body.architectural_style,
+                lighting=body.lighting,
+                resolution=body.resolution,
+                prompt=body.prompt,
+                negative_prompt=body.negative_prompt,
+                seed=seed,
+                geometry_fidelity=body.geometry_fidelity,
+                strength=DEFAULT_STRENGTH if body.strength is None else body.strength,
+                input_type=body.input_type,
+                width=width,
+                height=height,
+                input_key=input_key,
+                cost=cost,
+                credits_used=0,
+                hold_id=hold_id,
+                attempts=0,
+                warnings=[],
+                created_at=now,
+            )
+        )
+    except BaseException:
+        if image is not None:
             storage.delete(input_key)
-            raise
-    return render
+        raise
+    return render_id
 
 
-def start(session: Session, render_id: str, lease: timedelta) -> Render | None:
+@dataclass(frozen=True)
+class Started:
+    """What a worker needs to run a render it just started."""
+
+    id: str
+    kind: str
+    input_key: str
+    width: int
+    height: int
+    scene_type: str
+    style: str | None
+    lighting: str | None
+    prompt: str
+    negative_prompt: str
+    seed: int
+    geometry_fidelity: float
+    strength: float
+    input_type: str | None
+
+
+def start(session: Session, render_id: str, lease: timedelta) -> Started | None:
     """Mark a queued render processing; None when it is no longer queued (canceled, reaped)."""
     now = utcnow()
-    started = session.execute(
+    row = session.execute(
         update(Render)
         .where(Render.id == render_id, Render.status == "queued")
         .values(status="processing", started_at=now, attempts=Render.attempts + 1)
-        .returning(Render)
-    ).scalar_one_or_none()
-    if started is not None and started.hold_id:
-        ledger.extend(session, started.hold_id, now + lease)
-    return started
+        .returning(Render.hold_id, *(getattr(Render, f.name) for f in fields(Started)))
+        .execution_options(synchronize_session=False)
+    ).first()
+    if row is None:
+        return None
+    if row.hold_id:
+        ledger.extend(session, row.hold_id, now + lease)
+    return Started(**{f.name: getattr(row, f.name) for f in fields(Started)})
 
 
 def complete(
@@ -182,6 +206,7 @@ def complete(
             credits_used=Render.cost,
         )
         .returning(Render.hold_id)
+        .execution_options(synchronize_session=False)
     ).first()
     if done is None:
         return False
@@ -210,6 +235,7 @@ def fail(
             completed_at=utcnow(),
         )
         .returning(Render.hold_id)
+        .execution_options(synchronize_session=False)
     ).first()
     if ended is None:
         return False

@@ -14,7 +14,6 @@ from PIL import Image
 from tds.config import Settings
 from tds.engines.base import Engine, EngineError, Job, JobCanceled, Output, Progress
 from tds.kit.db import Database
-from tds.models import Render
 from tds.renders import service
 from tds.storage.base import Storage, new_key
 
@@ -60,9 +59,9 @@ class RenderExecutor:
                 if key:
                     self.storage.delete(key)
 
-    def _job(self, render: Render) -> Job:
+    def _job(self, render: service.Started) -> Job:
         with Image.open(io.BytesIO(self.storage.get(render.input_key))) as stored:
-            image = stored.convert("RGB")
+            image = stored.convert("RGB") if stored.mode != "RGB" else stored.copy()
         return Job(
             kind=render.kind,  # type: ignore[arg-type]
             image=image,
@@ -81,7 +80,8 @@ class RenderExecutor:
 
     def _store(self, output: Output) -> tuple[str, str | None]:
         buffer = io.BytesIO()
-        output.image.convert("RGB").save(buffer, "JPEG", quality=OUTPUT_JPEG_QUALITY)
+        image = output.image if output.image.mode == "RGB" else output.image.convert("RGB")
+        image.save(buffer, "JPEG", quality=OUTPUT_JPEG_QUALITY)
         image_key = new_key("renders", "jpg")
         self.storage.put(image_key, buffer.getvalue())
         video_key = None

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from tds.exceptions import InvalidApiKey
 from tds.keys import service as keys
+from tds.keys import tokens
 from tds.keys.service import Principal
 from tds.server.runtime import Runtime
 
@@ -19,7 +21,7 @@ bearer = HTTPBearer(
 )
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -27,28 +29,40 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def api_principal(
+async def api_principal(
     rt: RuntimeDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     """The caller, from a bearer API key only (never a cookie); 401 with one body otherwise."""
-    if credentials is None:
-        raise InvalidApiKey()
-    with rt.db.read() as session:
-        principal = keys.authenticate(session, credentials.credentials, rt.key_secret)
+    if credentials is None or not tokens.is_well_formed(credentials.credentials):
+        raise InvalidApiKey()  # junk never reaches the database
+    digest = tokens.digest(credentials.credentials, rt.key_secret)
+    principal = rt.principals.get(digest)
     if principal is None:
-        raise InvalidApiKey()
+        principal = await rt.db.run_read(_lookup, rt, digest)
+        if principal is None:
+            raise InvalidApiKey()
+        if principal.needs_touch:
+            await run_in_threadpool(_touch, rt, principal.key_id)
+        rt.principals.put(digest, principal)
     rt.rate_limiter.check(principal.key_id)
-    if principal.needs_touch:
-        with rt.db.write() as session:
-            keys.touch(session, principal.key_id)
     return principal
+
+
+def _lookup(rt: Runtime, digest: str) -> Principal | None:
+    with rt.db.read() as session:
+        return keys.lookup(session, digest)
+
+
+def _touch(rt: Runtime, key_id: str) -> None:
+    with rt.db.write() as session:
+        keys.touch(session, key_id)
 
 
 ApiPrincipal = Annotated[Principal, Depends(api_principal)]
 
 
-def base_url(request: Request, rt: RuntimeDep) -> str:
+async def base_url(request: Request, rt: RuntimeDep) -> str:
     """Where links point: TDS_PUBLIC_URL, else the host the client used."""
     return (rt.settings.public_url or str(request.base_url)).rstrip("/")
 

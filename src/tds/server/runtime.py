@@ -7,44 +7,24 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
-
-from limits import RateLimitItem, parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 
 from tds.config import Settings
 from tds.dispatch.local import LocalDispatcher
 from tds.engines import registry
 from tds.engines.base import Engine
-from tds.exceptions import RateLimited
 from tds.fetch.fetcher import ImageFetcher
 from tds.idempotency import service as idempotency
+from tds.keys.cache import PrincipalCache
 from tds.kit import migrate, secrets
 from tds.kit.db import Database, utcnow
 from tds.renders import service as renders
 from tds.renders.worker import RenderExecutor
+from tds.server.rate_limit import RateLimiter
 from tds.storage.local import LocalStorage
 
 log = logging.getLogger("tds.server")
-
-
-class RateLimiter:
-    def __init__(self, limit: str) -> None:
-        self.item: RateLimitItem = parse(limit)
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
-
-    def check(self, key: str) -> None:
-        if not self.limiter.hit(self.item, key):
-            reset_at, _remaining = self.limiter.get_window_stats(self.item, key)
-            retry_after = max(1, int(reset_at - time.time()) + 1)
-            raise RateLimited(
-                f"Too many requests for this API key (limit {self.item}). "
-                f"Retry after {retry_after} s.",
-                headers={"Retry-After": str(retry_after)},
-            )
 
 
 @dataclass
@@ -57,6 +37,7 @@ class Runtime:
     fetcher: ImageFetcher
     key_secret: bytes
     rate_limiter: RateLimiter
+    principals: PrincipalCache
     _stop: threading.Event = field(default_factory=threading.Event)
     _reaper: threading.Thread | None = None
 
@@ -91,6 +72,7 @@ class Runtime:
             ),
             key_secret=secrets.load_or_create(settings.key_secret, settings.data_dir),
             rate_limiter=RateLimiter(settings.rate_limit),
+            principals=PrincipalCache(settings.auth_cache_seconds),
         )
         with db.write() as session:
             pending = renders.recover(session)

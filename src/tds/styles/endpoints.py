@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import functools
+
 from fastapi import APIRouter
 from pydantic import BaseModel
 
@@ -91,5 +93,10 @@ _EXAMPLE = build_styles(
     description="Everything a client needs to build its option lists and show prices.",
     responses={200: {"content": {"application/json": {"example": _EXAMPLE}}}, **errors()},
 )
-def get_styles(_principal: ApiPrincipal, rt: RuntimeDep) -> Styles:
-    return build_styles(rt.engine.name, rt.engine.description, rt.engine.kinds)
+async def get_styles(_principal: ApiPrincipal, rt: RuntimeDep) -> Styles:
+    return _styles_for(rt.engine.name, rt.engine.description, rt.engine.kinds)
+
+
+@functools.cache
+def _styles_for(name: str, description: str, served: frozenset[Kind]) -> Styles:
+    return build_styles(name, description, served)
