@@ -132,18 +132,20 @@ def throughput(port: int, path: str, headers: dict[str, str], seconds: float) ->
     lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1"] + [f"{k}: {v}" for k, v in headers.items()]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode()
 
-    async def run() -> float:
+    async def run(duration: float) -> float:
         counts: list[int] = []
         start = time.perf_counter()
-        deadline = start + seconds
+        deadline = start + duration
         await asyncio.gather(*(_keepalive_loop(port, request, deadline, counts) for _ in range(16)))
         return sum(counts) / (time.perf_counter() - start)
 
-    throughput(port, path, headers, 0) if seconds > 0.5 else None  # noqa: B018 (warm-up)
-    return asyncio.run(run())
+    asyncio.run(run(0.5))  # warm-up: caches, connection pools, first-call imports
+    return asyncio.run(run(seconds))
 
 
-def latencies(client: httpx.Client, method: str, path: str, count: int, **kwargs: object) -> list[float]:
+def latencies(
+    client: httpx.Client, method: str, path: str, count: int, **kwargs: object
+) -> list[float]:
     times = []
     for _ in range(count):
         start = time.perf_counter()
@@ -168,7 +170,9 @@ def make_key(data_dir: Path, credits: int) -> str:
     db = Database(url)
     with db.write() as session:
         account, _ = accounts.ensure(session, "bench@example.com", plan="studio", credits=credits)
-        _key, token = keys.create(session, account.id, "bench", secrets.load_or_create(None, data_dir))
+        _key, token = keys.create(
+            session, account.id, "bench", secrets.load_or_create(None, data_dir)
+        )
     db.dispose()
     return token
 
@@ -227,33 +231,58 @@ def main(seconds: float, render_count: int) -> None:
     me_ratio = me_rps / bare_rps
     overhead = statistics.median(render_lat) - statistics.median(bare_lat)
     rows = [
-        ("bare hello-world", f"{bare_rps:8.0f} req/s", f"p50 {statistics.median(bare_lat):6.2f} ms",
-         f"p99 {pct(bare_lat, 99):6.2f} ms"),
+        (
+            "bare hello-world",
+            f"{bare_rps:8.0f} req/s",
+            f"p50 {statistics.median(bare_lat):6.2f} ms",
+            f"p99 {pct(bare_lat, 99):6.2f} ms",
+        ),
         ("GET /api/v1/me", f"{me_rps:8.0f} req/s", f"{me_ratio:6.0%} of bare", "goal >= 50%"),
-        ("POST /renders (zero engine, 1k)", "",
-         f"p50 {statistics.median(render_lat):6.2f} ms", f"p99 {pct(render_lat, 99):6.2f} ms"),
+        (
+            "POST /renders (zero engine, 1k)",
+            "",
+            f"p50 {statistics.median(render_lat):6.2f} ms",
+            f"p99 {pct(render_lat, 99):6.2f} ms",
+        ),
         ("  render overhead over bare p50", "", f"{overhead:6.2f} ms", "goal <= 8 ms"),
-        ("2k preview renders, one at a time", f"{one_at_a_time:8.2f} renders/s",
-         f"{serial_cores:4.2f} cores busy", ""),
-        ("2k preview renders, 20 concurrent", f"{concurrent:8.2f} renders/s",
-         f"{busy_cores:4.2f} cores busy", f"x{concurrent / one_at_a_time:.2f} vs one at a time"),
+        (
+            "2k preview renders, one at a time",
+            f"{one_at_a_time:8.2f} renders/s",
+            f"{serial_cores:4.2f} cores busy",
+            "",
+        ),
+        (
+            "2k preview renders, 20 concurrent",
+            f"{concurrent:8.2f} renders/s",
+            f"{busy_cores:4.2f} cores busy",
+            f"x{concurrent / one_at_a_time:.2f} vs one at a time",
+        ),
     ]
     for row in rows:
         print(f"{row[0]:<36} {row[1]:>20}  {row[2]:>18}  {row[3]}")
-    print("\n" + json.dumps({
-        "bare_rps": round(bare_rps), "me_rps": round(me_rps), "me_ratio": round(me_ratio, 3),
-        "render_p50_ms": round(statistics.median(render_lat), 2),
-        "render_p99_ms": round(pct(render_lat, 99), 2),
-        "bare_p50_ms": round(statistics.median(bare_lat), 2),
-        "render_overhead_ms": round(overhead, 2),
-        "serial_renders_per_s": round(one_at_a_time, 3),
-        "concurrent_renders_per_s": round(concurrent, 3),
-        "concurrent_cores_busy": round(busy_cores, 2),
-    }))
+    print(
+        "\n"
+        + json.dumps(
+            {
+                "bare_rps": round(bare_rps),
+                "me_rps": round(me_rps),
+                "me_ratio": round(me_ratio, 3),
+                "render_p50_ms": round(statistics.median(render_lat), 2),
+                "render_p99_ms": round(pct(render_lat, 99), 2),
+                "bare_p50_ms": round(statistics.median(bare_lat), 2),
+                "render_overhead_ms": round(overhead, 2),
+                "serial_renders_per_s": round(one_at_a_time, 3),
+                "concurrent_renders_per_s": round(concurrent, 3),
+                "concurrent_cores_busy": round(busy_cores, 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--seconds", type=float, default=5.0, help="Length of each throughput run.")
     parser.add_argument("--renders", type=int, default=200, help="Sequential renders timed.")
     parser.add_argument("--serve", choices=["bare", "zero", "preview"], help=argparse.SUPPRESS)
