@@ -36,16 +36,20 @@ class Settings(BaseSettings):
         default=120.0, description="Longest a blocking POST /renders waits before answering 202."
     )
     render_timeout_seconds: float = Field(
-        default=600.0, description="A render unfinished this long after it was accepted fails."
+        default=600.0, description="A render still processing this long after it started fails."
     )
     queue_timeout_seconds: float = Field(
         default=6 * 3600.0, description="A render still queued this long fails and is refunded."
     )
-    reaper_interval_seconds: float = Field(default=30.0)
+    reaper_interval_seconds: float = Field(
+        default=30.0, description="How often renders past their deadline are failed and refunded."
+    )
 
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, description="Largest image accepted.")
     max_image_pixels: int = Field(default=50_000_000, description="Largest decoded image.")
-    fetch_timeout_seconds: float = Field(default=10.0)
+    fetch_timeout_seconds: float = Field(
+        default=10.0, description="Longest an image_url download may take, redirects included."
+    )
     rate_limit: str = Field(
         default="600/minute",
         description="Requests per API key and process: N/second|minute|hour|day.",
@@ -55,8 +59,13 @@ class Settings(BaseSettings):
         description="How long a checked API key is trusted without a database read; a key "
         "revoked elsewhere stops working within this time.",
     )
-    idempotency_ttl_hours: int = Field(default=24)
-    log_level: str = Field(default="info")
+    idempotency_ttl_hours: int = Field(
+        default=24, description="How long an Idempotency-Key and its answer are kept."
+    )
+    log_level: str = Field(default="info", description="debug, info, warning or error.")
+
+    def prepare_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
 
     @property
     def sqlalchemy_url(self) -> str:

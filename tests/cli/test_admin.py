@@ -21,6 +21,7 @@ def tds(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_create_key_prints_the_key_alone_and_it_works(tmp_path: Path) -> None:
+    tmp_path = tmp_path / "not-yet-there"  # as on a fresh clone: the data dir is made
     created = tds(tmp_path, "admin", "create-key", "--email", "a@example.com", "--credits", "100")
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip()

@@ -27,6 +27,7 @@ PLAN_HELP = f"Plan: {', '.join(PLANS)}."
 @contextmanager
 def _session() -> Iterator[tuple[Session, bytes]]:
     settings = Settings()
+    settings.prepare_data_dir()
     migrate.upgrade(settings.sqlalchemy_url)
     db = Database(settings.sqlalchemy_url)
     try:

@@ -28,6 +28,7 @@ def _demo_key(settings: Settings) -> str:
     from tds.kit.db import Database
 
     path = settings.data_dir / "demo-key.txt"
+    settings.prepare_data_dir()
     migrate.upgrade(settings.sqlalchemy_url)
     db = Database(settings.sqlalchemy_url)
     secret = secrets.load_or_create(settings.key_secret, settings.data_dir)

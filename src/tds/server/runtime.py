@@ -49,7 +49,7 @@ class Runtime:
         engine: Engine | None = None,
         fetcher: ImageFetcher | None = None,
     ) -> Runtime:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        settings.prepare_data_dir()
         migrate.upgrade(settings.sqlalchemy_url)
         db = Database(settings.sqlalchemy_url)
         storage = LocalStorage(settings.files_dir)
