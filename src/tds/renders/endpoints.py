@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 
 from tds.catalogue import PLANS
@@ -15,7 +15,7 @@ from tds.dispatch.local import QueueFull
 from tds.exceptions import ImageUrlUnfetchable, ModelUnavailable
 from tds.files.urls import own_key
 from tds.idempotency import service as idempotency
-from tds.images.intake import CleanImage, clean_image, decode_base64
+from tds.images.intake import CleanImage, decode_base64
 from tds.keys.service import Principal
 from tds.models import IdempotencyKey, Render
 from tds.renders import schemas, service
@@ -60,7 +60,7 @@ async def _source(
     """The validated source image, or the parent render to work from."""
     settings = rt.settings
     if body.render_id:
-        return None, await run_in_threadpool(_parent, rt, principal, body.render_id)
+        return None, await rt.db.run_read(_parent, rt, principal, body.render_id)
     if body.image_base64:
         data = await run_in_threadpool(
             decode_base64, body.image_base64, max_bytes=settings.max_upload_bytes
@@ -76,13 +76,7 @@ async def _source(
                 raise ImageUrlUnfetchable() from None
         else:
             data = await rt.fetcher.fetch(body.image_url)
-    image = await run_in_threadpool(
-        clean_image,
-        data,
-        max_bytes=settings.max_upload_bytes,
-        max_pixels=settings.max_image_pixels,
-    )
-    return image, None
+    return await rt.clean_image(data), None
 
 
 def _parent(rt: Runtime, principal: Principal, render_id: str) -> Render:
@@ -124,17 +118,18 @@ def _create(
 
 def _outcome(rt: Runtime, base: str, account_id: str, render_id: str) -> tuple[int, dict[str, Any]]:
     """The status code and body that describe the render now."""
-    with rt.db.read() as session:
-        render = service.get_owned(session, account_id, render_id)
-        credits = service.balance(session, account_id)
-        view = render_view(render, base, rt.dispatcher)
+    with rt.db.reader() as connection:
+        render = service.get_with_balance(connection, account_id, render_id)
+    view = render_view(render, base, rt.dispatcher)
     if render.status == "failed":
         return 502, error_body(
             "model_failed",
             render.error_message or "The model failed; your credits were refunded.",
             render_id=render.id,
         )
-    payload = schemas.RenderResponse(render=view, credits=credits).model_dump(mode="json")
+    payload = schemas.RenderResponse(render=view, credits=render.account_credits).model_dump(
+        mode="json"
+    )
     return (202 if render.status in ("queued", "processing") else 200), payload
 
 
@@ -151,7 +146,7 @@ async def _respond(
 ) -> JSONResponse:
     if wait > 0:
         await rt.dispatcher.wait(render_id, wait)
-    status, payload = await run_in_threadpool(_outcome, rt, base, principal.account_id, render_id)
+    status, payload = await rt.db.run_read(_outcome, rt, base, principal.account_id, render_id)
     headers = {}
     if status == 202:
         headers["Location"] = f"{base}/api/v1/renders/{render_id}"
@@ -217,7 +212,7 @@ async def create_render(
     if idempotency_key is not None:
         fp = idempotency.fingerprint("POST", "/api/v1/renders", body.model_dump(mode="json"))
         claim = (idempotency.validate_key(idempotency_key), fp)
-        if row := await run_in_threadpool(_find_claim, rt, principal, claim):
+        if row := await rt.db.run_read(_find_claim, rt, principal, claim):
             return await _replay(rt, base, principal, row, wait, claim)
 
     service.check_allowed(principal, body, rt.engine.kinds)
@@ -231,7 +226,7 @@ async def create_render(
         render_id = await run_in_threadpool(_create, rt, principal, body, image, parent, claim)
     except IntegrityError:
         # A concurrent request with the same key claimed it first: follow that render.
-        if claim and (row := await run_in_threadpool(_find_claim, rt, principal, claim)):
+        if claim and (row := await rt.db.run_read(_find_claim, rt, principal, claim)):
             return await _replay(rt, base, principal, row, wait, claim)
         raise
     try:
@@ -259,12 +254,20 @@ def _envelope(
     response_model=schemas.RenderResponse,
     responses=errors(404),
 )
-def get_render(
+async def get_render(
     render_id: str, principal: ApiPrincipal, rt: RuntimeDep, base: BaseUrl
-) -> schemas.RenderResponse:
-    with rt.db.read() as session:
-        render = service.get_owned(session, principal.account_id, render_id)
-    return _envelope(rt, base, principal, render)
+) -> Response:
+    return await rt.db.run_read(_fetch, rt, base, principal.account_id, render_id)
+
+
+def _fetch(rt: Runtime, base: str, account_id: str, render_id: str) -> Response:
+    with rt.db.reader() as connection:
+        render = service.get_with_balance(connection, account_id, render_id)
+    answer = schemas.RenderResponse(
+        render=render_view(render, base, rt.dispatcher), credits=render.account_credits
+    )
+    # Serialised directly: clients poll this, and FastAPI would validate the model again.
+    return Response(answer.model_dump_json(), media_type="application/json")
 
 
 @router.get(

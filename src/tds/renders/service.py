@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import JSON, Connection, Row, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from tds import catalogue
@@ -69,6 +70,22 @@ def get_owned(session: Session, account_id: str, render_id: str) -> Render:
     return render
 
 
+_WITH_BALANCE = (
+    select(Render.__table__, Account.credits.label("account_credits"))
+    .join(Account, Account.id == Render.account_id)
+    .where(Render.id == bindparam("p_id"), Render.account_id == bindparam("p_account"))
+)
+
+
+def get_with_balance(connection: Connection, account_id: str, render_id: str) -> Row[Any]:
+    """One of the account's renders as a row (attributes as on Render) plus `account_credits`:
+    what every answer about a render shows, in one query."""
+    row = connection.execute(_WITH_BALANCE, {"p_id": render_id, "p_account": account_id}).first()
+    if row is None:
+        raise NotFound(f"No render with the id {render_id}.", param="render_id")
+    return row
+
+
 def parent_for(session: Session, account_id: str, render_id: str) -> Render:
     parent = get_owned(session, account_id, render_id)
     if parent.status != "done" or parent.output_key is None:
@@ -116,8 +133,9 @@ def create(
     if image is not None:
         storage.put(input_key, image.data)
     try:
-        session.execute(
-            insert(Render).values(
+        session.connection().execute(
+            insert(Render),
+            dict(
                 id=render_id,
                 account_id=principal.account_id,
                 api_key_id=principal.key_id,
@@ -144,7 +162,7 @@ def create(
                 attempts=0,
                 warnings=[],
                 created_at=now,
-            )
+            ),
         )
     except BaseException:
         if image is not None:
@@ -173,16 +191,31 @@ class Started:
     input_type: str | None
 
 
+_START = (
+    update(Render)
+    .where(Render.id == bindparam("p_id"), Render.status == "queued")
+    .values(status="processing", started_at=bindparam("p_now"), attempts=Render.attempts + 1)
+    .returning(Render.hold_id, *(getattr(Render, f.name) for f in fields(Started)))
+)
+_COMPLETE = (
+    update(Render)
+    .where(Render.id == bindparam("p_id"), Render.status == "processing")
+    .values(
+        status="done",
+        output_key=bindparam("p_output"),
+        video_key=bindparam("p_video"),
+        warnings=bindparam("p_warnings", type_=JSON),
+        completed_at=bindparam("p_now"),
+        credits_used=Render.cost,
+    )
+    .returning(Render.hold_id)
+)
+
+
 def start(session: Session, render_id: str, lease: timedelta) -> Started | None:
     """Mark a queued render processing; None when it is no longer queued (canceled, reaped)."""
     now = utcnow()
-    row = session.execute(
-        update(Render)
-        .where(Render.id == render_id, Render.status == "queued")
-        .values(status="processing", started_at=now, attempts=Render.attempts + 1)
-        .returning(Render.hold_id, *(getattr(Render, f.name) for f in fields(Started)))
-        .execution_options(synchronize_session=False)
-    ).first()
+    row = session.connection().execute(_START, {"p_id": render_id, "p_now": now}).first()
     if row is None:
         return None
     if row.hold_id:
@@ -194,20 +227,20 @@ def complete(
     session: Session, render_id: str, output_key: str, video_key: str | None, warnings: list[str]
 ) -> bool:
     """Record the output and capture the hold; False when the render left processing meanwhile."""
-    done = session.execute(
-        update(Render)
-        .where(Render.id == render_id, Render.status == "processing")
-        .values(
-            status="done",
-            output_key=output_key,
-            video_key=video_key,
-            warnings=warnings,
-            completed_at=utcnow(),
-            credits_used=Render.cost,
+    done = (
+        session.connection()
+        .execute(
+            _COMPLETE,
+            {
+                "p_id": render_id,
+                "p_output": output_key,
+                "p_video": video_key,
+                "p_warnings": warnings,
+                "p_now": utcnow(),
+            },
         )
-        .returning(Render.hold_id)
-        .execution_options(synchronize_session=False)
-    ).first()
+        .first()
+    )
     if done is None:
         return False
     if done.hold_id:

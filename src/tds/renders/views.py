@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy import Row
+
 from tds import catalogue
 from tds.dispatch.local import LocalDispatcher
 from tds.files.urls import file_url
@@ -14,7 +18,10 @@ def _name(find: object, value: str | None) -> str | None:
     return option.name if option else value  # type: ignore[no-any-return]
 
 
-def render_view(render: Render, base: str, dispatcher: LocalDispatcher) -> schemas.Render:
+def render_view(
+    render: Render | Row[Any], base: str, dispatcher: LocalDispatcher
+) -> schemas.Render:
+    """`render` is an ORM object or a Core row of the renders table (same attributes)."""
     in_flight = render.status in ("queued", "processing")
     progress = dispatcher.progress(render.id) if in_flight else None
     if render.status == "done":

@@ -5,10 +5,14 @@ Built once in the app's lifespan; routes reach it through tds.server.deps.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
+
+import anyio
+import anyio.to_thread
 
 from tds.config import Settings
 from tds.dispatch.local import LocalDispatcher
@@ -16,6 +20,7 @@ from tds.engines import registry
 from tds.engines.base import Engine
 from tds.fetch.fetcher import ImageFetcher
 from tds.idempotency import service as idempotency
+from tds.images.intake import CleanImage, clean_image
 from tds.keys.cache import PrincipalCache
 from tds.kit import migrate, secrets
 from tds.kit.db import Database, utcnow
@@ -38,6 +43,7 @@ class Runtime:
     key_secret: bytes
     rate_limiter: RateLimiter
     principals: PrincipalCache
+    image_limiter: anyio.CapacityLimiter
     _stop: threading.Event = field(default_factory=threading.Event)
     _reaper: threading.Thread | None = None
 
@@ -73,6 +79,7 @@ class Runtime:
             key_secret=secrets.load_or_create(settings.key_secret, settings.data_dir),
             rate_limiter=RateLimiter(settings.rate_limit),
             principals=PrincipalCache(settings.auth_cache_seconds),
+            image_limiter=anyio.CapacityLimiter(max(2, settings.workers)),
         )
         with db.write() as session:
             pending = renders.recover(session)
@@ -83,6 +90,19 @@ class Runtime:
         runtime._reaper.daemon = True
         runtime._reaper.start()
         return runtime
+
+    async def clean_image(self, data: bytes) -> CleanImage:
+        """Validate and re-encode an incoming image, a few at a time: a 50-megapixel image
+        holds several copies of itself in memory while it is decoded and re-encoded."""
+        return await anyio.to_thread.run_sync(
+            functools.partial(
+                clean_image,
+                data,
+                max_bytes=self.settings.max_upload_bytes,
+                max_pixels=self.settings.max_image_pixels,
+            ),
+            limiter=self.image_limiter,
+        )
 
     @property
     def idempotency_ttl(self) -> timedelta:

@@ -14,7 +14,7 @@ from starlette.datastructures import UploadFile
 from tds.exceptions import InvalidRequest
 from tds.files.urls import file_url
 from tds.idempotency import service as idempotency
-from tds.images.intake import CleanImage, clean_image, decode_base64
+from tds.images.intake import CleanImage, decode_base64
 from tds.keys.service import Principal
 from tds.server.deps import ApiPrincipal, BaseUrl, RuntimeDep
 from tds.server.openapi import errors
@@ -127,19 +127,14 @@ async def create_upload(
     if idempotency_key is not None:
         fp = idempotency.fingerprint("POST", "/api/v1/uploads", hashlib.sha256(data).hexdigest())
         claim = (idempotency.validate_key(idempotency_key), fp)
-        if replay := await run_in_threadpool(_replayed, rt, principal, claim):
+        if replay := await rt.db.run_read(_replayed, rt, principal, claim):
             return replay
-    image = await run_in_threadpool(
-        clean_image,
-        data,
-        max_bytes=rt.settings.max_upload_bytes,
-        max_pixels=rt.settings.max_image_pixels,
-    )
+    image = await rt.clean_image(data)
     try:
         body = await run_in_threadpool(_store, rt, principal, base, image, claim)
     except IntegrityError:
         # A concurrent request with the same key won the claim; answer as it did.
-        if claim and (replay := await run_in_threadpool(_replayed, rt, principal, claim)):
+        if claim and (replay := await rt.db.run_read(_replayed, rt, principal, claim)):
             return replay
         raise
     return JSONResponse(body, status_code=201)
