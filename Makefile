@@ -28,6 +28,7 @@ test: $(VENV)/.installed-dev lint
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy src
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/api_overhead.py

@@ -497,3 +497,25 @@ def test_failed_render_replays_its_502(make_server: MakeServer) -> None:
     assert again.json() == first.json()
     assert render_count(live, account) == 1
     assert live.assert_books_balanced(account).credits == 100
+
+
+def test_full_queue_is_503_and_holds_nothing(make_server: MakeServer) -> None:
+    engine = GateEngine()
+    live = make_server(engine, workers=1, max_queued=1)
+    account = live.account(credits=100, plan="pro")
+    prefer = {"Prefer": "respond-async"}
+    body = {"image_base64": b64(png_bytes(64, 64)), "resolution": "1k"}
+    with live.client(account) as client:
+        running = client.post("/api/v1/renders", json=body, headers=prefer)
+        assert engine.started.acquire(timeout=10)
+        waiting = client.post("/api/v1/renders", json=body, headers=prefer)
+        refused = client.post("/api/v1/renders", json=body, headers=prefer)
+        assert (running.status_code, waiting.status_code) == (202, 202)
+        assert_error(refused, 503, "model_unavailable")
+        assert int(refused.headers["Retry-After"]) > 0
+        assert client.get("/api/v1/me").json()["credits_held"] == 10
+        engine.gate.set()
+        for answer in (running, waiting):
+            poll(client, answer.json()["render"]["id"], ("done",))
+    assert render_count(live, account) == 2
+    assert live.assert_books_balanced(account).credits == 90

@@ -127,17 +127,17 @@ class Database:
         the pool and back costs more than the keyed read itself.
         """
         if not self.inline_reads:
-            with self.read_engine.connect() as connection:
-                yield connection
+            with self.read_engine.connect() as pooled:
+                yield pooled
             return
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = self._local.connection = self.read_engine.connect()
+        kept: Connection | None = getattr(self._local, "connection", None)
+        if kept is None:
+            kept = self._local.connection = self.read_engine.connect()
             with self._kept_lock:
-                self._kept.append(connection)
+                self._kept.append(kept)
         # No commit or rollback: the driver runs in autocommit on SQLite (isolation_level None),
         # so SQLAlchemy's autobegun block holds no snapshot between reads.
-        yield connection
+        yield kept
 
     @property
     def inline_reads(self) -> bool:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.config import JsonDict
 
 from tds import catalogue
 from tds.engines.base import Kind
 
-SEED_EXAMPLE = {
+SEED_EXAMPLE: JsonDict = {
     "image_url": "https://example.com/my-viewport.png",
     "scene_type": "exterior",
     "resolution": "2k",
@@ -22,15 +24,18 @@ SEED_EXAMPLE = {
 
 
 def _lookup(
-    finder: object, value: str | None, what: str, options: tuple[catalogue.Option, ...]
+    finder: Callable[[str], catalogue.Option | None],
+    value: str | None,
+    what: str,
+    options: tuple[catalogue.Option, ...],
 ) -> str | None:
     if value is None:
         return None
-    option = finder(value)  # type: ignore[operator]
+    option = finder(value)
     if option is None:
         names = ", ".join(o.name for o in options)
         raise ValueError(f"unknown {what} {value!r}; choose one of: {names}")
-    return option.id  # type: ignore[no-any-return]
+    return option.id
 
 
 class RenderCreate(BaseModel):
@@ -129,7 +134,7 @@ class RenderUrls(BaseModel):
     cancel: str
 
 
-RENDER_EXAMPLE = {
+RENDER_EXAMPLE: JsonDict = {
     "object": "render",
     "id": "rnd_8fK2mQ7xLp3NcV9bR1sT",
     "kind": "render",

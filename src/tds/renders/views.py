@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Row
@@ -13,9 +14,9 @@ from tds.models import Render
 from tds.renders import schemas
 
 
-def _name(find: object, value: str | None) -> str | None:
-    option = find(value) if value else None  # type: ignore[operator]
-    return option.name if option else value  # type: ignore[no-any-return]
+def _name(find: Callable[[str], catalogue.Option | None], value: str | None) -> str | None:
+    option = find(value) if value else None
+    return option.name if option else value
 
 
 def render_view(
@@ -29,8 +30,8 @@ def render_view(
     api = f"{base}/api/v1/renders/{render.id}"
     return schemas.Render(
         id=render.id,
-        kind=render.kind,  # type: ignore[arg-type]
-        status=render.status,  # type: ignore[arg-type]
+        kind=render.kind,
+        status=render.status,
         source=render.source,
         parent_id=render.parent_id,
         scene_type=render.scene_type,
