@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -169,3 +170,13 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     assert isinstance(body["error"]["message"], str)
     assert len(body["error"]["message"]) > 10
     return body["error"]  # type: ignore[no-any-return]
+
+
+def poll(client: httpx.Client, render_id: str, until: tuple[str, ...]) -> dict[str, Any]:
+    """GET the render until its status is one of `until` (bounded: about 10 s)."""
+    for _ in range(500):
+        render: dict[str, Any] = client.get(f"/api/v1/renders/{render_id}").json()["render"]
+        if render["status"] in until:
+            return render
+        time.sleep(0.02)
+    raise AssertionError(f"render {render_id} never reached {until}")

@@ -19,6 +19,7 @@ from tests.conftest import (
     fixture_bytes,
     open_image,
     png_bytes,
+    poll,
 )
 from tests.fakes import CrashingEngine, FailingEngine, GateEngine, ResizeEngine
 
@@ -49,15 +50,6 @@ def upload(client: httpx.Client, data: bytes) -> str:
 def render_count(live: LiveServer, account: Account) -> int:
     with live.runtime.db.read() as session:
         return session.query(Render).filter(Render.account_id == account.id).count()
-
-
-def poll(client: httpx.Client, render_id: str, until: tuple[str, ...]) -> dict[str, Any]:
-    for _ in range(500):
-        render: dict[str, Any] = client.get(f"/api/v1/renders/{render_id}").json()["render"]
-        if render["status"] in until:
-            return render
-        time.sleep(0.02)
-    raise AssertionError(f"render {render_id} never reached {until}")
 
 
 def test_seed_body_with_an_uploaded_image(server: LiveServer) -> None:
@@ -482,6 +474,7 @@ def test_concurrent_requests_with_one_key_make_one_render(make_server: MakeServe
     assert [a.status_code for a in answers] == [200] * 4
     assert len({a.json()["render"]["id"] for a in answers}) == 1
     assert render_count(live, account) == 1
+    assert len(list((live.settings.files_dir / "inputs").iterdir())) == 1  # twins stored nothing
     assert live.assert_books_balanced(account).credits == 95
 
 

@@ -9,35 +9,36 @@ from pathlib import Path
 
 from tds.models import Render
 from tds.renders.service import MAX_ATTEMPTS
-from tests.conftest import LiveServer, png_bytes
+from tests.conftest import Account, LiveServer, png_bytes, poll
 from tests.fakes import GateEngine, ResizeEngine
 
 MakeServer = Callable[..., LiveServer]
 BODY = {"image_base64": base64.b64encode(png_bytes()).decode(), "resolution": "1k"}
 
 
-def test_render_in_flight_at_shutdown_resumes_after_restart(
-    make_server: MakeServer, tmp_path: Path
-) -> None:
+def _in_flight(make_server: MakeServer, data_dir: Path) -> tuple[LiveServer, Account, str]:
+    """A server whose engine has started a render and holds it there; the render's id."""
     engine = GateEngine()
-    data_dir = tmp_path / "shared-data"
-    first = make_server(engine, data_dir=data_dir)
-    account = first.account(credits=100)
-    with first.client(account) as client:
+    live = make_server(engine, data_dir=data_dir)
+    account = live.account(credits=100)
+    with live.client(account) as client:
         render_id = client.post(
             "/api/v1/renders", json=BODY, headers={"Prefer": "respond-async"}
         ).json()["render"]["id"]
         assert engine.started.acquire(timeout=10)
+    return live, account, render_id
+
+
+def test_render_in_flight_at_shutdown_resumes_after_restart(
+    make_server: MakeServer, tmp_path: Path
+) -> None:
+    first, account, render_id = _in_flight(make_server, tmp_path / "data")
     first.stop()  # the engine is stopped mid-render; the render stays in flight, still held
 
-    second = make_server(ResizeEngine(), data_dir=data_dir)
+    second = make_server(ResizeEngine(), data_dir=tmp_path / "data")
     with second.client(account) as client:
-        for _ in range(500):
-            render = client.get(f"/api/v1/renders/{render_id}").json()["render"]
-            if render["status"] == "done":
-                break
-        assert render["status"] == "done"
-        assert render["credits_used"] == 5
+        render = poll(client, render_id, ("done",))
+    assert render["credits_used"] == 5
     books = second.assert_books_balanced(account)
     assert (books.credits, books.credits_held) == (95, 0)
 
@@ -45,20 +46,12 @@ def test_render_in_flight_at_shutdown_resumes_after_restart(
 def test_render_interrupted_too_often_fails_and_refunds(
     make_server: MakeServer, tmp_path: Path
 ) -> None:
-    engine = GateEngine()
-    data_dir = tmp_path / "shared-data"
-    first = make_server(engine, data_dir=data_dir)
-    account = first.account(credits=100)
-    with first.client(account) as client:
-        render_id = client.post(
-            "/api/v1/renders", json=BODY, headers={"Prefer": "respond-async"}
-        ).json()["render"]["id"]
-        assert engine.started.acquire(timeout=10)
+    first, account, render_id = _in_flight(make_server, tmp_path / "data")
     with first.runtime.db.write() as session:  # as if it had been interrupted before
         session.get_one(Render, render_id).attempts = MAX_ATTEMPTS
     first.stop()
 
-    second = make_server(ResizeEngine(), data_dir=data_dir)
+    second = make_server(ResizeEngine(), data_dir=tmp_path / "data")
     with second.client(account) as client:
         render = client.get(f"/api/v1/renders/{render_id}").json()["render"]
     assert render["status"] == "failed"

@@ -17,6 +17,7 @@ from tds.files.urls import own_key
 from tds.idempotency import service as idempotency
 from tds.images.intake import CleanImage, decode_base64
 from tds.keys.service import Principal
+from tds.kit.ids import new_id
 from tds.models import IdempotencyKey, Render
 from tds.renders import schemas, service
 from tds.renders.views import render_view
@@ -24,6 +25,7 @@ from tds.server.deps import ApiPrincipal, BaseUrl, RuntimeDep
 from tds.server.errors import error_body
 from tds.server.openapi import errors
 from tds.server.runtime import Runtime
+from tds.storage.base import staged
 
 router = APIRouter(tags=["renders"])
 
@@ -97,23 +99,25 @@ def _create(
     parent: Render | None,
     claim: Claim | None,
 ) -> str:
+    render_id = new_id("rnd")
     seed = body.seed if body.seed is not None else secrets.randbelow(2**31)
-    with rt.db.write() as session:
-        render_id = service.create(
+    with staged(rt.storage) as put, rt.db.write() as session:
+        if claim:  # first: a concurrent twin fails here, before holding credits
+            idempotency.claim(
+                session, principal.account_id, *claim, ttl=rt.idempotency_ttl, render_id=render_id
+            )
+        service.create(
             session,
-            rt.storage,
+            put,
             rt.settings,
+            render_id=render_id,
             principal=principal,
             body=body,
             image=image,
             parent=parent,
             seed=seed,
         )
-        if claim:
-            idempotency.claim(
-                session, principal.account_id, *claim, ttl=rt.idempotency_ttl, render_id=render_id
-            )
-        return render_id
+    return render_id
 
 
 def _outcome(rt: Runtime, base: str, account_id: str, render_id: str) -> tuple[int, dict[str, Any]]:

@@ -30,11 +30,10 @@ from tds.exceptions import (
 from tds.images.intake import CleanImage
 from tds.keys.service import Principal
 from tds.kit.db import utcnow
-from tds.kit.ids import new_id
 from tds.models import Account, Render
 from tds.models.render import FINAL, IN_FLIGHT
 from tds.renders.schemas import RenderCreate
-from tds.storage.base import Storage, new_key
+from tds.storage.base import Put, new_key
 
 MAX_ATTEMPTS = 2  # a render interrupted twice by restarts fails instead of trying again
 DEFAULT_STRENGTH = 0.5
@@ -98,21 +97,20 @@ def parent_for(session: Session, account_id: str, render_id: str) -> Render:
 
 def create(
     session: Session,
-    storage: Storage,
+    put: Put,
     settings: Settings,
     *,
+    render_id: str,
     principal: Principal,
     body: RenderCreate,
     image: CleanImage | None,
     parent: Render | None,
     seed: int,
-) -> str:
-    """Hold the cost and insert the queued render; its id. The caller commits, then dispatches.
+) -> None:
+    """Hold the cost, store a new input image and insert the queued render.
 
-    When the image is new it is stored here, and deleted again if anything below fails, so a
-    refused request leaves no file behind.
+    The caller commits (with `put` staged on that transaction), then dispatches.
     """
-    render_id = new_id("rnd")
     if image is not None:
         width, height = catalogue.output_size(image.width, image.height, body.resolution)
         input_key = new_key("inputs", image.extension)
@@ -131,44 +129,38 @@ def create(
         render_id=render_id,
     )
     if image is not None:
-        storage.put(input_key, image.data)
-    try:
-        session.connection().execute(
-            insert(Render),
-            dict(
-                id=render_id,
-                account_id=principal.account_id,
-                api_key_id=principal.key_id,
-                parent_id=parent.id if parent else None,
-                kind=body.kind,
-                status="queued",
-                source=body.source,
-                scene_type=body.scene_type,
-                style=body.architectural_style,
-                lighting=body.lighting,
-                resolution=body.resolution,
-                prompt=body.prompt,
-                negative_prompt=body.negative_prompt,
-                seed=seed,
-                geometry_fidelity=body.geometry_fidelity,
-                strength=DEFAULT_STRENGTH if body.strength is None else body.strength,
-                input_type=body.input_type,
-                width=width,
-                height=height,
-                input_key=input_key,
-                cost=cost,
-                credits_used=0,
-                hold_id=hold_id,
-                attempts=0,
-                warnings=[],
-                created_at=now,
-            ),
-        )
-    except BaseException:
-        if image is not None:
-            storage.delete(input_key)
-        raise
-    return render_id
+        put(input_key, image.data)
+    session.connection().execute(
+        insert(Render),
+        dict(
+            id=render_id,
+            account_id=principal.account_id,
+            api_key_id=principal.key_id,
+            parent_id=parent.id if parent else None,
+            kind=body.kind,
+            status="queued",
+            source=body.source,
+            scene_type=body.scene_type,
+            style=body.architectural_style,
+            lighting=body.lighting,
+            resolution=body.resolution,
+            prompt=body.prompt,
+            negative_prompt=body.negative_prompt,
+            seed=seed,
+            geometry_fidelity=body.geometry_fidelity,
+            strength=DEFAULT_STRENGTH if body.strength is None else body.strength,
+            input_type=body.input_type,
+            width=width,
+            height=height,
+            input_key=input_key,
+            cost=cost,
+            credits_used=0,
+            hold_id=hold_id,
+            attempts=0,
+            warnings=[],
+            created_at=now,
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 # "<area>/<32 random url-safe chars>.<ext>": the random part makes file URLs capabilities.
@@ -22,6 +24,28 @@ def is_valid_key(key: str) -> bool:
 
 def content_type(key: str) -> str:
     return CONTENT_TYPES[key.rsplit(".", 1)[-1]]
+
+
+Put = Callable[[str, bytes], None]
+
+
+@contextmanager
+def staged(storage: Storage) -> Iterator[Put]:
+    """Write files that belong to a unit of work: if the block fails (its transaction rolls back,
+    its commit fails), every file written through `put` is deleted again, so a refused request
+    leaves nothing behind. Open it outside the database transaction."""
+    written: list[str] = []
+
+    def put(key: str, data: bytes) -> None:
+        storage.put(key, data)
+        written.append(key)
+
+    try:
+        yield put
+    except BaseException:
+        for key in written:
+            storage.delete(key)
+        raise
 
 
 class Storage(Protocol):

@@ -19,6 +19,7 @@ from tds.keys.service import Principal
 from tds.server.deps import ApiPrincipal, BaseUrl, RuntimeDep
 from tds.server.openapi import errors
 from tds.server.runtime import Runtime
+from tds.storage.base import staged
 from tds.uploads import service
 from tds.uploads.schemas import Upload, UploadCreate
 
@@ -69,8 +70,8 @@ async def _read_image_bytes(request: Request, rt: Runtime) -> bytes:
 def _store(
     rt: Runtime, principal: Principal, base: str, image: CleanImage, claim: tuple[str, str] | None
 ) -> dict[str, Any]:
-    with rt.db.write() as session:
-        upload = service.create(session, rt.storage, principal.account_id, image)
+    with staged(rt.storage) as put, rt.db.write() as session:
+        upload = service.create(session, put, principal.account_id, image)
         body = Upload(
             id=upload.id,
             url=file_url(base, upload.storage_key) or "",

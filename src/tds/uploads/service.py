@@ -5,11 +5,11 @@ from sqlalchemy.orm import Session
 from tds.images.intake import CleanImage
 from tds.kit.ids import new_id
 from tds.models import Upload
-from tds.storage.base import Storage, new_key
+from tds.storage.base import Put, new_key
 
 
-def create(session: Session, storage: Storage, account_id: str, image: CleanImage) -> Upload:
-    """Store the image and its row; the file is removed again if the row cannot be written."""
+def create(session: Session, put: Put, account_id: str, image: CleanImage) -> Upload:
+    """Store the image and its row (the caller commits, with `put` staged on that transaction)."""
     upload = Upload(
         id=new_id("upl"),
         account_id=account_id,
@@ -19,11 +19,7 @@ def create(session: Session, storage: Storage, account_id: str, image: CleanImag
         height=image.height,
         size_bytes=len(image.data),
     )
-    storage.put(upload.storage_key, image.data)
-    try:
-        session.add(upload)
-        session.flush()
-    except BaseException:
-        storage.delete(upload.storage_key)
-        raise
+    put(upload.storage_key, image.data)
+    session.add(upload)
+    session.flush()
     return upload
