@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
@@ -10,26 +9,18 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import IntegrityError
 
-from tds.catalogue import PLANS
-from tds.dispatch.local import QueueFull
-from tds.exceptions import ImageUrlUnfetchable, ModelUnavailable
-from tds.files.urls import own_key
 from tds.idempotency import service as idempotency
-from tds.images.intake import CleanImage, decode_base64
 from tds.keys.service import Principal
-from tds.kit.ids import new_id
 from tds.models import IdempotencyKey, Render
-from tds.renders import schemas, service
+from tds.renders import schemas, service, submission
+from tds.renders.submission import Claim
 from tds.renders.views import render_view
 from tds.server.deps import ApiPrincipal, BaseUrl, RuntimeDep
 from tds.server.errors import error_body
 from tds.server.openapi import errors
 from tds.server.runtime import Runtime
-from tds.storage.base import staged
 
 router = APIRouter(tags=["renders"])
-
-Claim = tuple[str, str]  # (Idempotency-Key, request fingerprint)
 
 PREFER_DESCRIPTION = (
     "`respond-async` answers 202 at once with the render queued; `wait=N` waits at most N "
@@ -56,68 +47,9 @@ def parse_prefer(header: str | None, max_wait: float) -> tuple[float, list[str]]
     return max_wait, []
 
 
-async def _source(
-    rt: Runtime, base: str, principal: Principal, body: schemas.RenderCreate
-) -> tuple[CleanImage | None, Render | None]:
-    """The validated source image, or the parent render to work from."""
-    settings = rt.settings
-    if body.render_id:
-        return None, await rt.db.run_read(_parent, rt, principal, body.render_id)
-    if body.image_base64:
-        data = await run_in_threadpool(
-            decode_base64, body.image_base64, max_bytes=settings.max_upload_bytes
-        )
-    else:
-        assert body.image_url is not None
-        bases = [base, *([settings.public_url] if settings.public_url else [])]
-        key = own_key(body.image_url, bases)
-        if key is not None:  # our own file: read it from storage, never over the network
-            try:
-                data = await run_in_threadpool(rt.storage.get, key)
-            except FileNotFoundError:
-                raise ImageUrlUnfetchable() from None
-        else:
-            data = await rt.fetcher.fetch(body.image_url)
-    return await rt.clean_image(data), None
-
-
-def _parent(rt: Runtime, principal: Principal, render_id: str) -> Render:
-    with rt.db.read() as session:
-        return service.parent_for(session, principal.account_id, render_id)
-
-
 def _find_claim(rt: Runtime, principal: Principal, claim: Claim) -> IdempotencyKey | None:
     with rt.db.read() as session:
         return idempotency.find(session, principal.account_id, *claim)
-
-
-def _create(
-    rt: Runtime,
-    principal: Principal,
-    body: schemas.RenderCreate,
-    image: CleanImage | None,
-    parent: Render | None,
-    claim: Claim | None,
-) -> str:
-    render_id = new_id("rnd")
-    seed = body.seed if body.seed is not None else secrets.randbelow(2**31)
-    with staged(rt.storage) as put, rt.db.write() as session:
-        if claim:  # first: a concurrent twin fails here, before holding credits
-            idempotency.claim(
-                session, principal.account_id, *claim, ttl=rt.idempotency_ttl, render_id=render_id
-            )
-        service.create(
-            session,
-            put,
-            rt.settings,
-            render_id=render_id,
-            principal=principal,
-            body=body,
-            image=image,
-            parent=parent,
-            seed=seed,
-        )
-    return render_id
 
 
 def _outcome(rt: Runtime, base: str, account_id: str, render_id: str) -> tuple[int, dict[str, Any]]:
@@ -183,11 +115,6 @@ async def _replay(
     )
 
 
-def _fail_unqueued(rt: Runtime, render_id: str) -> None:
-    with rt.db.write() as session:
-        service.fail(session, render_id, "model_unavailable", "The render queue was full.")
-
-
 @router.post(
     "/renders",
     summary="Create a render (or refine, enhance, staging, video)",
@@ -219,28 +146,13 @@ async def create_render(
         if row := await rt.db.run_read(_find_claim, rt, principal, claim):
             return await _replay(rt, base, principal, row, wait, claim)
 
-    service.check_allowed(principal, body, rt.engine.kinds)
-    if not rt.dispatcher.has_room():
-        raise ModelUnavailable(
-            "The render queue is full; nothing was charged. Retry in a minute.",
-            headers={"Retry-After": "60"},
-        )
-    image, parent = await _source(rt, base, principal, body)
     try:
-        render_id = await run_in_threadpool(_create, rt, principal, body, image, parent, claim)
+        render_id = await submission.submit(rt, principal, body, base=base, claim=claim)
     except IntegrityError:
         # A concurrent request with the same key claimed it first: follow that render.
         if claim and (row := await rt.db.run_read(_find_claim, rt, principal, claim)):
             return await _replay(rt, base, principal, row, wait, claim)
         raise
-    try:
-        rt.dispatcher.submit(render_id, principal.account_id, PLANS[principal.plan].max_in_flight)
-    except QueueFull:
-        await run_in_threadpool(_fail_unqueued, rt, render_id)
-        raise ModelUnavailable(
-            "The render queue is full; nothing was charged. Retry in a minute.",
-            headers={"Retry-After": "60"},
-        ) from None
     return await _respond(rt, base, principal, render_id, wait=wait, applied=applied, claim=claim)
 
 
