@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean browser
 
 $(VENV)/.installed-run: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,11 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-run
 run: $(VENV)/.installed-run
 	$(BIN)/tds serve --demo --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-dev lint
+test: $(VENV)/.installed-dev lint browser
 	$(BIN)/python -m pytest
+
+browser:
+	scripts/install-test-browser
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

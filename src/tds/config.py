@@ -54,6 +54,10 @@ class Settings(BaseSettings):
         default="600/minute",
         description="Requests per API key and process: N/second|minute|hour|day.",
     )
+    login_rate_limit: str = Field(
+        default="10/minute",
+        description="Dashboard log-in attempts per address and per email, per process.",
+    )
     auth_cache_seconds: float = Field(
         default=5.0,
         description="How long a checked API key is trusted without a database read; a key "

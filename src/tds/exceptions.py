@@ -6,8 +6,10 @@
     │   ├── ImageUrlUnfetchable 400 image_url_unfetchable
     │   └── KindUnavailable     400 kind_unavailable
     ├── InvalidApiKey           401 invalid_api_key
+    ├── LoginRequired           401 login_required (dashboard; pages redirect to /login)
     ├── InsufficientCredits     402 insufficient_credits
     ├── PlanLimit               403 plan_limit
+    ├── Forbidden               403 forbidden (dashboard: missing CSRF token, cross-site form)
     ├── NotFound                404 not_found
     ├── IdempotencyConflict     409 idempotency_conflict
     ├── RenderFinished          409 render_finished (cancel after the end)
@@ -73,6 +75,14 @@ class InvalidApiKey(TdsError):
         )
 
 
+class LoginRequired(TdsError):
+    status = 401
+    code = "login_required"
+
+    def __init__(self) -> None:
+        super().__init__("Log in to continue.")
+
+
 class InsufficientCredits(TdsError):
     status = 402
     code = "insufficient_credits"
@@ -81,6 +91,11 @@ class InsufficientCredits(TdsError):
 class PlanLimit(TdsError):
     status = 403
     code = "plan_limit"
+
+
+class Forbidden(TdsError):
+    status = 403
+    code = "forbidden"
 
 
 class NotFound(TdsError):

@@ -7,6 +7,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tds.accounts import passwords
 from tds.catalogue import DEFAULT_PLAN, PLANS
 from tds.credits import ledger
 from tds.exceptions import InvalidRequest, NotFound
@@ -70,3 +71,30 @@ def ensure(
     session.flush()
     session.refresh(account)
     return account, created
+
+
+def sign_up(session: Session, email: str, password: str) -> Account:
+    """A new account on the default plan, with its credits, that signs in with a password."""
+    passwords.check_strength(password)
+    if find_by_email(session, email) is not None:
+        raise InvalidRequest(
+            "An account with this email already exists: log in instead.", param="email"
+        )
+    account, _ = ensure(session, email)
+    account.password_hash = passwords.hash_password(password)
+    return account
+
+
+def check_password(session: Session, email: str, password: str) -> Account | None:
+    """The account when the email and password match, else None (in the same time either way)."""
+    try:
+        account = find_by_email(session, email)
+    except InvalidRequest:
+        account = None
+    if not passwords.verify(account.password_hash if account else None, password):
+        return None
+    assert account is not None
+    assert account.password_hash is not None
+    if passwords.needs_rehash(account.password_hash):
+        account.password_hash = passwords.hash_password(password)
+    return account

@@ -162,6 +162,22 @@ def extend(session: Session, hold_id: str, expires_at: datetime) -> None:
     session.connection().execute(_EXTEND, {"p_hold": hold_id, "p_expires": expires_at})
 
 
+def history(
+    session: Session, account_id: str, *, limit: int, offset: int
+) -> tuple[list[LedgerEntry], bool]:
+    """The account's entries, newest first, and whether there are more."""
+    rows = list(
+        session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.account_id == account_id)
+            .order_by(LedgerEntry.id.desc())
+            .limit(limit + 1)
+            .offset(offset)
+        )
+    )
+    return rows[:limit], len(rows) > limit
+
+
 def expired_holds(session: Session, now: datetime) -> list[str]:
     return list(session.scalars(select(Hold.id).where(Hold.state == "held", Hold.expires_at < now)))
 

@@ -23,7 +23,7 @@ class Principal:
 
     account_id: str
     plan: str
-    key_id: str
+    key_id: str | None  # None when the dashboard acts for a signed-in person
     needs_touch: bool = False  # last_used_at is older than LAST_USED_RESOLUTION
 
 
@@ -43,9 +43,20 @@ def create(session: Session, account_id: str, name: str, secret: bytes) -> tuple
     return key, token
 
 
-def revoke(session: Session, key_id: str) -> ApiKey:
+def list_for_account(session: Session, account_id: str) -> list[ApiKey]:
+    return list(
+        session.scalars(
+            select(ApiKey)
+            .where(ApiKey.account_id == account_id)
+            .order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc())
+        )
+    )
+
+
+def revoke(session: Session, key_id: str, *, account_id: str | None = None) -> ApiKey:
+    """Revoke a key (only the account's own when `account_id` is given)."""
     key = session.get(ApiKey, key_id)
-    if key is None:
+    if key is None or (account_id is not None and key.account_id != account_id):
         raise NotFound(f"No API key with the id {key_id}.")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
@@ -72,6 +83,6 @@ def lookup(session: Session, digest: str) -> Principal | None:
     return Principal(account_id=row.account_id, plan=row.plan, key_id=row.id, needs_touch=stale)
 
 
-def touch(session: Session, key_id: str) -> None:
+def touch(session: Session, digest: str) -> None:
     """Record use; called only when Principal.needs_touch, so at most about once a minute."""
-    session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
+    session.execute(update(ApiKey).where(ApiKey.digest == digest).values(last_used_at=utcnow()))

@@ -7,5 +7,15 @@ from tds.models.idempotency_key import IdempotencyKey
 from tds.models.ledger_entry import LedgerEntry
 from tds.models.render import Render
 from tds.models.upload import Upload
+from tds.models.web_session import WebSession
 
-__all__ = ["Account", "ApiKey", "Hold", "IdempotencyKey", "LedgerEntry", "Render", "Upload"]
+__all__ = [
+    "Account",
+    "ApiKey",
+    "Hold",
+    "IdempotencyKey",
+    "LedgerEntry",
+    "Render",
+    "Upload",
+    "WebSession",
+]

@@ -18,6 +18,8 @@ class Account(Base):
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     plan: Mapped[str] = mapped_column(String(32))
+    # argon2id; None for accounts that only use API keys (made with `tds admin create-key`).
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
     # Cached balances; the ledger is the truth: credits == Σ ledger_entries.amount and
     # credits_held == Σ holds.amount in state 'held'.
     credits: Mapped[int] = mapped_column(Integer, default=0)

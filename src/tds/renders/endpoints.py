@@ -14,7 +14,7 @@ from tds.keys.service import Principal
 from tds.models import IdempotencyKey, Render
 from tds.renders import schemas, service, submission
 from tds.renders.submission import Claim
-from tds.renders.views import render_view
+from tds.renders.views import render_response, render_view
 from tds.server.deps import ApiPrincipal, BaseUrl, RuntimeDep
 from tds.server.errors import error_body
 from tds.server.openapi import errors
@@ -55,18 +55,18 @@ def _find_claim(rt: Runtime, principal: Principal, claim: Claim) -> IdempotencyK
 def _outcome(rt: Runtime, base: str, account_id: str, render_id: str) -> tuple[int, dict[str, Any]]:
     """The status code and body that describe the render now."""
     with rt.db.reader() as connection:
-        render = service.get_with_balance(connection, account_id, render_id)
-    view = render_view(render, base, rt.dispatcher)
+        answer = render_response(connection, rt.dispatcher, base, account_id, render_id)
+    render = answer.render
     if render.status == "failed":
+        message = render.error.message if render.error else ""
         return 502, error_body(
             "model_failed",
-            render.error_message or "The model failed; your credits were refunded.",
+            message or "The model failed; your credits were refunded.",
             render_id=render.id,
         )
-    payload = schemas.RenderResponse(render=view, credits=render.account_credits).model_dump(
+    return (202 if render.status in ("queued", "processing") else 200), answer.model_dump(
         mode="json"
     )
-    return (202 if render.status in ("queued", "processing") else 200), payload
 
 
 async def _respond(
@@ -178,10 +178,7 @@ async def get_render(
 
 def _fetch(rt: Runtime, base: str, account_id: str, render_id: str) -> Response:
     with rt.db.reader() as connection:
-        render = service.get_with_balance(connection, account_id, render_id)
-    answer = schemas.RenderResponse(
-        render=render_view(render, base, rt.dispatcher), credits=render.account_credits
-    )
+        answer = render_response(connection, rt.dispatcher, base, account_id, render_id)
     # Serialised directly: clients poll this, and FastAPI would validate the model again.
     return Response(answer.model_dump_json(), media_type="application/json")
 

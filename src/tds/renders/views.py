@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Connection, Row
 
 from tds import catalogue
 from tds.dispatch.local import LocalDispatcher
 from tds.files.urls import file_url
 from tds.models import Render
-from tds.renders import schemas
+from tds.renders import schemas, service
 
 
 def _name(find: Callable[[str], catalogue.Option | None], value: str | None) -> str | None:
@@ -63,4 +63,14 @@ def render_view(
         started_at=render.started_at,
         completed_at=render.completed_at,
         urls=schemas.RenderUrls(get=api, cancel=f"{api}/cancel"),
+    )
+
+
+def render_response(
+    connection: Connection, dispatcher: LocalDispatcher, base: str, account_id: str, render_id: str
+) -> schemas.RenderResponse:
+    """One of the account's renders with the account's balance: every answer about a render."""
+    render = service.get_with_balance(connection, account_id, render_id)
+    return schemas.RenderResponse(
+        render=render_view(render, base, dispatcher), credits=render.account_credits
     )

@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import RedirectResponse
 
 from tds import __version__
 from tds.accounts.endpoints import router as accounts_router
@@ -20,6 +19,7 @@ from tds.server.body_limit import BodyLimit
 from tds.server.runtime import Runtime
 from tds.styles.endpoints import router as styles_router
 from tds.uploads.endpoints import router as uploads_router
+from tds.web import routes as web
 
 DESCRIPTION = """\
 One REST API from a CAD viewport to an architectural render.
@@ -68,6 +68,7 @@ def create_app(
         api.include_router(router)
     app.include_router(api)
     app.include_router(files_router)
+    web.install(app)
 
     @app.get(
         "/healthz",
@@ -88,9 +89,5 @@ def create_app(
         with runtime.db.read() as session:
             session.connection().exec_driver_sql("SELECT 1")
         return {"status": "ok", "engine": runtime.engine.name, "version": __version__}
-
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse("/docs")
 
     return app

@@ -43,9 +43,9 @@ async def api_principal(
         if principal is None:
             raise InvalidApiKey()
         if principal.needs_touch:
-            await run_in_threadpool(_touch, rt, principal.key_id)
+            await run_in_threadpool(_touch, rt, digest)
         rt.principals.put(digest, principal)
-    rt.rate_limiter.check(principal.key_id)
+    rt.rate_limiter.check(digest)
     return principal
 
 
@@ -54,9 +54,9 @@ def _lookup(rt: Runtime, digest: str) -> Principal | None:
         return keys.lookup(session, digest)
 
 
-def _touch(rt: Runtime, key_id: str) -> None:
+def _touch(rt: Runtime, digest: str) -> None:
     with rt.db.write() as session:
-        keys.touch(session, key_id)
+        keys.touch(session, digest)
 
 
 ApiPrincipal = Annotated[Principal, Depends(api_principal)]

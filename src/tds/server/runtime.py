@@ -43,6 +43,7 @@ class Runtime:
     key_secret: bytes
     rate_limiter: RateLimiter
     principals: PrincipalCache
+    login_limiter: RateLimiter  # dashboard log-ins, per address and per email
     image_limiter: anyio.CapacityLimiter
     _stop: threading.Event = field(default_factory=threading.Event)
     _reaper: threading.Thread | None = None
@@ -79,6 +80,7 @@ class Runtime:
             key_secret=secrets.load_or_create(settings.key_secret, settings.data_dir),
             rate_limiter=RateLimiter(settings.rate_limit),
             principals=PrincipalCache(settings.auth_cache_seconds),
+            login_limiter=RateLimiter(settings.login_rate_limit),
             image_limiter=anyio.CapacityLimiter(max(2, settings.workers)),
         )
         with db.write() as session:

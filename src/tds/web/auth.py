@@ -1,0 +1,149 @@
+"""Sign up, log in, log out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+
+from tds.accounts import passwords
+from tds.accounts import service as accounts
+from tds.catalogue import DEFAULT_PLAN, PLANS
+from tds.exceptions import InvalidRequest, RateLimited
+from tds.server.deps import RuntimeDep
+from tds.server.runtime import Runtime
+from tds.web import sessions
+from tds.web.deps import CheckedUser, OptionalUser
+from tds.web.security import (
+    FORM_COOKIE,
+    check_same_origin,
+    check_token,
+    clear_session_cookie,
+    form_token,
+    remember_form_token,
+    session_cookie_name,
+    set_session_cookie,
+)
+from tds.web.templating import page
+
+router = APIRouter()
+
+WRONG = "Wrong email or password."
+
+
+def _safe_next(target: str) -> str:
+    """Only paths on this site: never an open redirect."""
+    return target if target.startswith("/") and not target.startswith("//") else "/studio"
+
+
+def _form(request: Request, name: str, *, status_code: int = 200, **context: object) -> Response:
+    token = form_token(request)
+    values: dict[str, object] = {"email": "", "next": "/studio"} | context
+    response = page(
+        request,
+        name,
+        None,
+        status_code=status_code,
+        form_token=token,
+        free_credits=PLANS[DEFAULT_PLAN].monthly_credits,
+        min_length=passwords.MIN_LENGTH,
+        **values,
+    )
+    remember_form_token(request, response, token)
+    return response
+
+
+def _signed_in(request: Request, rt: Runtime, account_id: str, target: str) -> Response:
+    """Start a fresh session (a new id at every log-in) and go to `target`."""
+    old = request.cookies.get(session_cookie_name(request))
+    with rt.db.write() as session:
+        if old:
+            sessions.revoke(session, old)
+        token = sessions.create(session, account_id)
+    response = RedirectResponse(_safe_next(target), status_code=303)
+    set_session_cookie(request, response, token)
+    response.delete_cookie(FORM_COOKIE, path="/")
+    return response
+
+
+def _check_form(request: Request, csrf_token: str) -> None:
+    check_same_origin(request)
+    check_token(csrf_token, request.cookies.get(FORM_COOKIE))
+
+
+@router.get("/login")
+def login_page(request: Request, user: OptionalUser, next: str = "/studio") -> Response:
+    if user is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return _form(request, "login.html", next=_safe_next(next))
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    rt: RuntimeDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=passwords.MAX_LENGTH)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/studio",
+) -> Response:
+    _check_form(request, csrf_token)
+    address = request.client.host if request.client else "unknown"
+    try:  # per address and per account; unknown emails count the same
+        rt.login_limiter.check(f"address:{address}")
+        rt.login_limiter.check(f"email:{email.strip().lower()}")
+    except RateLimited as error:
+        return _form(
+            request, "login.html", status_code=429, error=error.message, email=email, next=next
+        )
+    account_id = await run_in_threadpool(_check_password, rt, email, password)
+    if account_id is None:
+        return _form(request, "login.html", status_code=401, error=WRONG, email=email, next=next)
+    return await run_in_threadpool(_signed_in, request, rt, account_id, next)
+
+
+def _check_password(rt: Runtime, email: str, password: str) -> str | None:
+    with rt.db.write() as session:  # a write: an outdated hash is upgraded on the way
+        account = accounts.check_password(session, email, password)
+        return account.id if account else None
+
+
+@router.get("/signup")
+def signup_page(request: Request, user: OptionalUser) -> Response:
+    if user is not None:
+        return RedirectResponse("/studio", status_code=303)
+    return _form(request, "signup.html")
+
+
+@router.post("/signup")
+async def signup(
+    request: Request,
+    rt: RuntimeDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=passwords.MAX_LENGTH)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    _check_form(request, csrf_token)
+    try:
+        account_id = await run_in_threadpool(_sign_up, rt, email, password)
+    except InvalidRequest as error:
+        return _form(request, "signup.html", status_code=400, error=error.message, email=email)
+    return await run_in_threadpool(_signed_in, request, rt, account_id, "/studio")
+
+
+def _sign_up(rt: Runtime, email: str, password: str) -> str:
+    with rt.db.write() as session:
+        return accounts.sign_up(session, email, password).id
+
+
+@router.post("/logout")
+def logout(request: Request, rt: RuntimeDep, _user: CheckedUser) -> Response:
+    token = request.cookies.get(session_cookie_name(request))
+    if token:
+        with rt.db.write() as session:
+            sessions.revoke(session, token)
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(request, response)
+    return response

@@ -1,0 +1,46 @@
+"""The dashboard wired into the app: pages, static files, and how its errors look."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from tds.exceptions import Forbidden, LoginRequired
+from tds.server.deps import BaseUrl
+from tds.server.errors import error_response
+from tds.web import auth, gallery, settings, studio
+from tds.web.deps import OptionalUser
+from tds.web.templating import page
+
+
+def _wants_html(request: Request) -> bool:
+    return "text/html" in request.headers.get("accept", "")
+
+
+def install(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    for module in (auth, studio, gallery, settings):
+        app.include_router(module.router, include_in_schema=False)
+
+    @app.get("/", include_in_schema=False)
+    def home(user: OptionalUser) -> RedirectResponse:
+        return RedirectResponse("/studio" if user else "/login", status_code=303)
+
+    @app.get("/developers", include_in_schema=False)
+    def developers(request: Request, user: OptionalUser, base: BaseUrl) -> Response:
+        return page(request, "developers.html", user, base=base)
+
+    @app.exception_handler(LoginRequired)
+    async def _login_required(request: Request, error: LoginRequired) -> Response:
+        if _wants_html(request):
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return error_response(error)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(request: Request, error: Forbidden) -> Response:
+        if _wants_html(request):
+            return page(request, "error.html", None, status_code=403, error=error.message)
+        return error_response(error)

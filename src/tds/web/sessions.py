@@ -1,0 +1,65 @@
+"""Server-side browser sessions: a random token in the cookie, its SHA-256 in the database.
+
+Revocable (log out deletes the row), rotated at every log-in, with an idle and an absolute
+limit. Not Starlette's signed-cookie sessions, which cannot be revoked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete, update
+from sqlalchemy.orm import Session
+
+from tds.kit.db import utcnow
+from tds.models import WebSession
+
+IDLE = timedelta(days=7)
+ABSOLUTE = timedelta(days=30)
+TOUCH_EVERY = timedelta(minutes=5)  # last_seen_at is written at most this often
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create(session: Session, account_id: str) -> str:
+    """A new session for the account; the token for the cookie."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(
+        WebSession(
+            id=_digest(token),
+            account_id=account_id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + ABSOLUTE,
+        )
+    )
+    return token
+
+
+def find(session: Session, token: str) -> WebSession | None:
+    """The live session for a cookie token; None when unknown, idle too long or expired."""
+    row = session.get(WebSession, _digest(token))
+    now = utcnow()
+    if row is None or row.expires_at <= now or row.last_seen_at <= now - IDLE:
+        return None
+    return row
+
+
+def needs_touch(row: WebSession) -> bool:
+    return row.last_seen_at < utcnow() - TOUCH_EVERY
+
+
+def touch(session: Session, session_id: str) -> None:
+    session.execute(
+        update(WebSession).where(WebSession.id == session_id).values(last_seen_at=utcnow())
+    )
+
+
+def revoke(session: Session, token: str) -> None:
+    session.execute(delete(WebSession).where(WebSession.id == _digest(token)))

@@ -1,0 +1,103 @@
+"""The Studio page and the session-authenticated render calls its script makes.
+
+The same submission path as POST /api/v1/renders; only authentication differs (a signed-in
+browser with a CSRF token instead of a bearer key), and the source is recorded as "web".
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+
+from tds import catalogue
+from tds.accounts.schemas import Plan
+from tds.engines.base import KINDS
+from tds.exceptions import InvalidRequest
+from tds.renders import submission
+from tds.renders.schemas import RenderCreate
+from tds.renders.views import render_response
+from tds.server.deps import BaseUrl, RuntimeDep
+from tds.server.runtime import Runtime
+from tds.web.deps import CheckedUser, User
+from tds.web.templating import page
+
+router = APIRouter()
+
+
+@router.get("/studio")
+def studio(request: Request, rt: RuntimeDep, user: User) -> Response:
+    served = rt.engine.kinds
+    plan = catalogue.PLANS[user.plan]
+    return page(
+        request,
+        "studio.html",
+        user,
+        kinds=[{"id": kind, "available": kind in served and kind in plan.kinds} for kind in KINDS],
+        served=served,
+        scene_types=catalogue.SCENE_TYPES,
+        styles=catalogue.STYLES,
+        lighting=catalogue.LIGHTING,
+        resolutions=list(catalogue.RESOLUTIONS),
+        studio_data={
+            "csrf": user.csrf_token,
+            "costs": catalogue.COSTS,
+            "plan": Plan.of(plan).model_dump(),
+        },
+    )
+
+
+@router.post("/studio/renders")
+async def create(
+    rt: RuntimeDep,
+    base: BaseUrl,
+    user: CheckedUser,
+    file: Annotated[UploadFile | None, File()] = None,
+    render_id: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form()] = "render",
+    scene_type: Annotated[str, Form()] = "exterior",
+    architectural_style: Annotated[str, Form()] = "",
+    lighting: Annotated[str, Form()] = "",
+    resolution: Annotated[str, Form()] = "2k",
+    geometry_fidelity: Annotated[float, Form()] = 0.7,
+    prompt: Annotated[str, Form()] = "",
+) -> JSONResponse:
+    fields: dict[str, object] = {
+        "kind": kind,
+        "scene_type": scene_type,
+        "architectural_style": architectural_style or None,
+        "lighting": lighting or None,
+        "resolution": resolution,
+        "geometry_fidelity": geometry_fidelity,
+        "prompt": prompt,
+        "source": "web",
+    }
+    if render_id:
+        fields["render_id"] = render_id
+    elif file is not None:
+        data = await file.read(rt.settings.max_upload_bytes + 1)
+        fields["image_base64"] = base64.b64encode(data).decode()
+    else:
+        raise InvalidRequest("Choose an image first.", param="file")
+    try:
+        body = RenderCreate.model_validate(fields)
+    except ValidationError as error:
+        raise RequestValidationError(error.errors()) from None
+    new_id = await submission.submit(rt, user.principal, body, base=base)
+    answer = await rt.db.run_read(_describe, rt, base, user.account_id, new_id)
+    return JSONResponse(answer, status_code=202)
+
+
+@router.get("/studio/renders/{render_id}")
+async def poll(render_id: str, rt: RuntimeDep, base: BaseUrl, user: User) -> JSONResponse:
+    return JSONResponse(await rt.db.run_read(_describe, rt, base, user.account_id, render_id))
+
+
+def _describe(rt: Runtime, base: str, account_id: str, render_id: str) -> dict[str, object]:
+    with rt.db.reader() as connection:
+        answer = render_response(connection, rt.dispatcher, base, account_id, render_id)
+    return answer.model_dump(mode="json")

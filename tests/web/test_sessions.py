@@ -1,0 +1,172 @@
+"""Dashboard sign-in security over plain HTTP: passwords, sessions, CSRF, throttling."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+
+from tds.accounts import passwords
+from tds.models import Account, ApiKey, WebSession
+from tests.conftest import LiveServer, assert_error
+
+PASSWORD = "a long enough password"
+
+
+def _token(response: httpx.Response) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', response.text)
+    assert match, response.text
+    return match.group(1)
+
+
+@pytest.fixture
+def browser(server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, headers={"Accept": "text/html"}) as client:
+        yield client
+
+
+def sign_up(client: httpx.Client, email: str) -> httpx.Response:
+    token = _token(client.get("/signup"))
+    return client.post("/signup", data={"email": email, "password": PASSWORD, "csrf_token": token})
+
+
+def log_in(client: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:
+    form = client.get("/login")
+    if form.status_code == 303:  # already signed in: the form is not shown, post it anyway
+        client.cookies.set("tds_form", "double-submit-token")
+        token = "double-submit-token"
+    else:
+        token = _token(form)
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+def test_sign_up_stores_an_argon2id_hash_and_free_credits(
+    server: LiveServer, browser: httpx.Client
+) -> None:
+    answer = sign_up(browser, "new-architect@example.com")
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/studio"
+    with server.runtime.db.read() as session:
+        account = session.query(Account).filter_by(email="new-architect@example.com").one()
+        assert account.password_hash is not None
+        assert account.password_hash.startswith("$argon2id$")
+        assert PASSWORD not in account.password_hash
+        assert (account.plan, account.credits) == ("free", 50)
+    with httpx.Client(base_url=server.url) as other:
+        again = sign_up(other, "new-architect@example.com")
+    assert again.status_code == 400
+    assert "already exists" in again.text
+
+
+def test_wrong_password_and_unknown_email_look_the_same(
+    server: LiveServer, browser: httpx.Client
+) -> None:
+    sign_up(browser, "known@example.com")
+    with httpx.Client(base_url=server.url) as other:
+        wrong = log_in(other, "known@example.com", "not the password")
+        unknown = log_in(other, "nobody-here@example.com", "not the password")
+    assert wrong.status_code == unknown.status_code == 401
+    assert "Wrong email or password." in wrong.text
+    assert wrong.text.replace("known@", "X@") == unknown.text.replace("nobody-here@", "X@")
+
+
+def test_log_in_rotates_the_session_and_log_out_revokes_it(
+    server: LiveServer, browser: httpx.Client
+) -> None:
+    sign_up(browser, "rotate@example.com")
+    first = browser.cookies["tds_session"]
+    assert log_in(browser, "rotate@example.com").status_code == 303
+    second = browser.cookies["tds_session"]
+    assert first != second
+    with httpx.Client(base_url=server.url, headers={"Accept": "text/html"}) as stale:
+        stale.cookies.set("tds_session", first)
+        assert stale.get("/studio").headers["location"] == "/login?next=/studio"
+    page = browser.get("/studio")
+    assert page.status_code == 200
+    browser.post("/logout", data={"csrf_token": _token(page)})
+    assert browser.get("/studio").status_code == 303
+    with server.runtime.db.read() as session:
+        assert session.get(WebSession, second) is None  # ids are digests, never the token
+
+
+def test_forms_need_their_csrf_token_and_the_same_origin(
+    server: LiveServer, browser: httpx.Client
+) -> None:
+    sign_up(browser, "csrf@example.com")
+    page = browser.get("/settings/keys")
+    token = _token(page)
+    with server.runtime.db.read() as session:
+        before = session.query(ApiKey).count()
+    missing = browser.post("/settings/keys", data={"name": "x"})
+    wrong = browser.post("/settings/keys", data={"name": "x", "csrf_token": "forged"})
+    cross_site = browser.post(
+        "/settings/keys",
+        data={"name": "x", "csrf_token": token},
+        headers={"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    )
+    for answer in (missing, wrong, cross_site):
+        assert answer.status_code == 403
+        assert "nothing was changed" in answer.text or "security token" in answer.text
+    anonymous = httpx.post(f"{server.url}/login", data={"email": "a@b.co", "password": "x"})
+    assert anonymous.status_code == 403
+    with server.runtime.db.read() as session:
+        assert session.query(ApiKey).count() == before
+    assert (
+        browser.post("/settings/keys", data={"name": "ok", "csrf_token": token}).status_code == 200
+    )
+
+
+def test_the_api_never_accepts_the_session_cookie(
+    server: LiveServer, browser: httpx.Client
+) -> None:
+    sign_up(browser, "cookie@example.com")
+    assert_error(browser.get("/api/v1/me"), 401, "invalid_api_key")
+    studio_json = browser.get("/studio/renders/rnd_x", headers={"Accept": "application/json"})
+    assert_error(studio_json, 404, "not_found")  # the dashboard's own endpoint does accept it
+
+
+def test_log_in_attempts_are_throttled_per_email(make_server) -> None:  # type: ignore[no-untyped-def]
+    live = make_server(login_rate_limit="3/minute")
+    with httpx.Client(base_url=live.url) as client:
+        statuses = [log_in(client, "target@example.com", "guess").status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+
+
+def test_outdated_hashes_are_upgraded_at_log_in(server: LiveServer, browser: httpx.Client) -> None:
+    sign_up(browser, "rehash@example.com")
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    with server.runtime.db.write() as session:
+        session.query(Account).filter_by(email="rehash@example.com").one().password_hash = weak
+    with httpx.Client(base_url=server.url) as other:
+        assert log_in(other, "rehash@example.com").status_code == 303
+    with server.runtime.db.read() as session:
+        upgraded = session.query(Account).filter_by(email="rehash@example.com").one()
+        assert upgraded.password_hash != weak
+        assert not passwords.needs_rehash(upgraded.password_hash or "")
+
+
+def test_short_passwords_and_open_redirects_are_refused(
+    server: LiveServer, browser: httpx.Client
+) -> None:
+    token = _token(browser.get("/signup"))
+    short = browser.post(
+        "/signup", data={"email": "short@example.com", "password": "short", "csrf_token": token}
+    )
+    assert short.status_code == 400
+    assert "at least 10 characters" in short.text
+    sign_up(browser, "redirect@example.com")
+    with httpx.Client(base_url=server.url) as other:
+        token = _token(other.get("/login"))
+        answer = other.post(
+            "/login",
+            data={
+                "email": "redirect@example.com",
+                "password": PASSWORD,
+                "csrf_token": token,
+                "next": "//evil.example/",
+            },
+        )
+    assert answer.headers["location"] == "/studio"
