@@ -27,7 +27,11 @@ class Settings(BaseSettings):
         description="Server secret (pepper) for API key digests; generated into data_dir if unset.",
     )
 
-    engine: str = Field(default="preview", description="Render engine: preview.")
+    engine: str = Field(default="preview", description="The engine for every kind by default.")
+    engine_for: dict[str, str] = Field(
+        default_factory=dict,
+        description='Another engine for some kinds, as JSON: {"video": "preview"}.',
+    )
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1, description="In-process render workers."
     )

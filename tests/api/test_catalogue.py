@@ -35,9 +35,11 @@ def test_styles_lists_the_catalogue_with_costs(server: LiveServer) -> None:
         assert set(styles["costs"][kind]) == {"1k", "2k", "4k"}
     kinds = {k["id"]: k for k in styles["kinds"]}
     assert kinds["staging"]["available"] is False  # the preview engine cannot furnish rooms
-    assert kinds["render"]["available"] is True
-    assert styles["engine"]["name"] == "preview"
-    assert "staging" not in styles["engine"]["kinds"]
+    assert kinds["staging"]["engine"] is None
+    assert (kinds["render"]["available"], kinds["render"]["engine"]) == (True, "preview")
+    assert [engine["name"] for engine in styles["engines"]] == ["preview"]
+    assert "staging" not in styles["engines"][0]["kinds"]
+    assert "not a generative model" in styles["engines"][0]["description"]
 
 
 def test_output_size_keeps_aspect_and_even_sides() -> None:

@@ -62,11 +62,11 @@ def test_healthz(server: LiveServer) -> None:
 
 class _BrokenEngine:
     name = "broken"
-    description = "Test engine whose kinds cannot be read."
+    kinds = frozenset({"render"})
 
     @property
-    def kinds(self) -> frozenset[str]:
-        raise RuntimeError("bug")
+    def description(self) -> str:
+        raise RuntimeError("a bug in the engine's description")
 
     def setup(self) -> None:
         pass

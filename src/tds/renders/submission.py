@@ -43,7 +43,7 @@ async def submit(
     With a `claim`, a concurrent request that claimed the same Idempotency-Key first makes this
     raise IntegrityError, having held and stored nothing.
     """
-    service.check_allowed(principal, body, rt.engine.kinds)
+    service.check_allowed(principal, body, rt.engines.kinds)
     if not rt.dispatcher.has_room():
         raise _queue_full()
     image, parent = await _source(rt, base, principal, body)

@@ -12,7 +12,8 @@ from datetime import timedelta
 from PIL import Image
 
 from tds.config import Settings
-from tds.engines.base import Engine, EngineError, Job, JobCanceled, Output, Progress
+from tds.engines.base import EngineError, Job, JobCanceled, Output, Progress
+from tds.engines.routing import EngineRouter
 from tds.kit.db import Database
 from tds.renders import service
 from tds.storage.base import Storage, new_key
@@ -23,10 +24,12 @@ OUTPUT_JPEG_QUALITY = 92
 
 
 class RenderExecutor:
-    def __init__(self, db: Database, storage: Storage, engine: Engine, settings: Settings) -> None:
+    def __init__(
+        self, db: Database, storage: Storage, engines: EngineRouter, settings: Settings
+    ) -> None:
         self.db = db
         self.storage = storage
-        self.engine = engine
+        self.engines = engines
         self.lease = timedelta(seconds=settings.render_timeout_seconds)
 
     def __call__(self, render_id: str, progress: Progress) -> None:
@@ -34,11 +37,14 @@ class RenderExecutor:
             render = service.start(session, render_id, self.lease)
         if render is None:
             return  # canceled or reaped while it waited
+        engine = self.engines.for_kind(render.kind)  # type: ignore[arg-type]
         try:
-            output = self.engine.run(self._job(render), progress)
+            if engine is None:  # the configuration changed since the render was accepted
+                raise EngineError(f"no engine on this server serves {render.kind} any more")
+            output = engine.run(self._job(render), progress)
             if output.image.size != (render.width, render.height):
                 raise EngineError(
-                    f"engine {self.engine.name} returned {output.image.size}, "
+                    f"engine {engine.name} returned {output.image.size}, "
                     f"expected {(render.width, render.height)}"
                 )
             keys = self._store(output)

@@ -88,6 +88,7 @@ def create_app(
         runtime: Runtime = app.state.runtime
         with runtime.db.read() as session:
             session.connection().exec_driver_sql("SELECT 1")
-        return {"status": "ok", "engine": runtime.engine.name, "version": __version__}
+        names = ",".join(engine.name for engine in runtime.engines.engines())
+        return {"status": "ok", "engine": names, "version": __version__}
 
     return app

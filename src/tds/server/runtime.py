@@ -18,6 +18,7 @@ from tds.config import Settings
 from tds.dispatch.local import LocalDispatcher
 from tds.engines import registry
 from tds.engines.base import Engine
+from tds.engines.routing import EngineRouter
 from tds.fetch.fetcher import ImageFetcher
 from tds.idempotency import service as idempotency
 from tds.images.intake import CleanImage, clean_image
@@ -37,7 +38,7 @@ class Runtime:
     settings: Settings
     db: Database
     storage: LocalStorage
-    engine: Engine
+    engines: EngineRouter
     dispatcher: LocalDispatcher
     fetcher: ImageFetcher
     key_secret: bytes
@@ -60,10 +61,14 @@ class Runtime:
         migrate.upgrade(settings.sqlalchemy_url)
         db = Database(settings.sqlalchemy_url)
         storage = LocalStorage(settings.files_dir)
-        engine = engine or registry.load(settings.engine)
-        engine.setup()
+        engines = (
+            EngineRouter.single(engine)
+            if engine is not None
+            else EngineRouter.build(settings.engine, settings.engine_for, registry.load)
+        )
+        engines.setup()
         dispatcher = LocalDispatcher(
-            RenderExecutor(db, storage, engine, settings),
+            RenderExecutor(db, storage, engines, settings),
             workers=settings.workers,
             max_queued=settings.max_queued,
         )
@@ -71,7 +76,7 @@ class Runtime:
             settings=settings,
             db=db,
             storage=storage,
-            engine=engine,
+            engines=engines,
             dispatcher=dispatcher,
             fetcher=fetcher
             or ImageFetcher(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import functools
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from tds import catalogue
 from tds.accounts.schemas import Plan
@@ -29,6 +29,7 @@ class KindInfo(BaseModel):
     id: Kind
     description: str
     available: bool
+    engine: str | None = Field(description="The engine that serves this kind on this server.")
     costs: dict[str, int]
 
 
@@ -46,7 +47,7 @@ class Styles(BaseModel):
     resolutions: list[Resolution]
     kinds: list[KindInfo]
     costs: dict[Kind, dict[str, int]]
-    engine: EngineInfo
+    engines: list[EngineInfo]
     plans: list[Plan]
 
 
@@ -54,7 +55,8 @@ def _options(options: tuple[catalogue.Option, ...]) -> list[Option]:
     return [Option(id=o.id, name=o.name, description=o.description) for o in options]
 
 
-def build_styles(engine_name: str, engine_description: str, served: frozenset[Kind]) -> Styles:
+def build_styles(engines: tuple[EngineInfo, ...]) -> Styles:
+    serving = {kind: engine.name for engine in engines for kind in engine.kinds}
     return Styles(
         scene_types=_options(catalogue.SCENE_TYPES),
         architectural_styles=_options(catalogue.STYLES),
@@ -65,25 +67,26 @@ def build_styles(engine_name: str, engine_description: str, served: frozenset[Ki
             KindInfo(
                 id=kind,
                 description=catalogue.KIND_DESCRIPTIONS[kind],
-                available=kind in served,
+                available=kind in serving,
+                engine=serving.get(kind),
                 costs=catalogue.COSTS[kind],
             )
             for kind in KINDS
         ],
         costs=catalogue.COSTS,
-        engine=EngineInfo(
-            name=engine_name,
-            description=engine_description,
-            kinds=[kind for kind in KINDS if kind in served],
-        ),
+        engines=list(engines),
         plans=[Plan.of(plan) for plan in catalogue.PLANS.values()],
     )
 
 
 _EXAMPLE = build_styles(
-    "preview",
-    "CPU image pipeline, not a generative model.",
-    frozenset({"render", "refine", "enhance", "video"}),
+    (
+        EngineInfo(
+            name="preview",
+            description="CPU image pipeline, not a generative model.",
+            kinds=["render", "refine", "enhance", "video"],
+        ),
+    )
 ).model_dump(mode="json")
 
 
@@ -94,9 +97,16 @@ _EXAMPLE = build_styles(
     responses={200: {"content": {"application/json": {"example": _EXAMPLE}}}, **errors()},
 )
 async def get_styles(_principal: ApiPrincipal, rt: RuntimeDep) -> Styles:
-    return _styles_for(rt.engine.name, rt.engine.description, rt.engine.kinds)
+    return _styles_for(
+        tuple((e.name, e.description, tuple(rt.engines.kinds_of(e))) for e in rt.engines.engines())
+    )
 
 
-@functools.cache
-def _styles_for(name: str, description: str, served: frozenset[Kind]) -> Styles:
-    return build_styles(name, description, served)
+@functools.cache  # the answer only changes with the engines, which are fixed at start-up
+def _styles_for(engines: tuple[tuple[str, str, tuple[Kind, ...]], ...]) -> Styles:
+    return build_styles(
+        tuple(
+            EngineInfo(name=name, description=description, kinds=list(kinds))
+            for name, description, kinds in engines
+        )
+    )

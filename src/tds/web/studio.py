@@ -31,7 +31,7 @@ router = APIRouter()
 
 @router.get("/studio")
 def studio(request: Request, rt: RuntimeDep, user: User) -> Response:
-    served = rt.engine.kinds
+    served = rt.engines.kinds
     plan = catalogue.PLANS[user.plan]
     return page(
         request,
