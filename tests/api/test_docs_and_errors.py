@@ -77,3 +77,14 @@ def test_unexpected_errors_are_500_in_the_error_shape(make_server) -> None:  # t
     account = live.account()
     with live.client(account) as client:
         assert_error(client.get("/api/v1/styles"), 500, "internal_error")
+
+
+def test_unknown_query_parameters_are_refused(server: LiveServer) -> None:
+    account = server.account()
+    with server.client(account) as client:
+        error = assert_error(
+            client.get("/api/v1/renders", params={"limt": 5}), 400, "invalid_request"
+        )
+        assert error["param"] == "limt"
+        assert "limit" in error["message"]
+        assert client.get("/api/v1/renders", params={"limit": 5}).status_code == 200

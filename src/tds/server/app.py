@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from tds import __version__
 from tds.accounts.endpoints import router as accounts_router
@@ -16,6 +16,7 @@ from tds.files.endpoints import router as files_router
 from tds.renders.endpoints import router as renders_router
 from tds.server import errors, openapi
 from tds.server.body_limit import BodyLimit
+from tds.server.deps import known_query_params
 from tds.server.runtime import Runtime
 from tds.styles.endpoints import router as styles_router
 from tds.uploads.endpoints import router as uploads_router
@@ -63,7 +64,7 @@ def create_app(
     errors.install(app)
     openapi.without_validation_422(app)
 
-    api = APIRouter(prefix="/api/v1")
+    api = APIRouter(prefix="/api/v1", dependencies=[Depends(known_query_params)])
     for router in (accounts_router, styles_router, uploads_router, renders_router):
         api.include_router(router)
     app.include_router(api)

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from tds.exceptions import InvalidApiKey
+from tds.exceptions import InvalidApiKey, InvalidRequest
 from tds.keys import service as keys
 from tds.keys import tokens
 from tds.keys.service import Principal
@@ -68,3 +69,31 @@ async def base_url(request: Request, rt: RuntimeDep) -> str:
 
 
 BaseUrl = Annotated[str, Depends(base_url)]
+
+
+_QUERY_NAMES: dict[int, frozenset[str]] = {}
+
+
+async def known_query_params(request: Request) -> None:
+    """Refuse query parameters the endpoint does not take: a typo such as `?limt=5` would
+    otherwise be ignored in silence."""
+    route = request.scope.get("route")
+    if route is None or not request.query_params:
+        return
+    names = _QUERY_NAMES.get(id(route))
+    if names is None:
+        names = _QUERY_NAMES[id(route)] = frozenset(_query_names(route.dependant))
+    for name in request.query_params:
+        if name not in names:
+            accepted = ", ".join(sorted(names)) or "none"
+            raise InvalidRequest(
+                f"Unknown query parameter {name!r}; this endpoint takes: {accepted}.",
+                param=name,
+            )
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
