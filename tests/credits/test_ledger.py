@@ -48,7 +48,7 @@ def books(db: Database, account_id: str) -> ledger.Books:
 def test_hold_capture_release_happen_once(db: Database) -> None:
     account = new_account(db, 50)
     first, second = hold(db, account, 10), hold(db, account, 20)
-    assert books(db, account) == ledger.Books(20, 30, 20, 30)
+    assert books(db, account) == ledger.Books(20, 30, 20, 30, 0)
     with db.write() as session:
         assert ledger.capture(session, first, "r") is True
         assert ledger.capture(session, first, "r") is False  # a retried capture
@@ -65,7 +65,7 @@ def test_hold_beyond_the_balance_is_refused(db: Database) -> None:
     account = new_account(db, 9)
     with pytest.raises(InsufficientCredits):
         hold(db, account, 10)
-    assert books(db, account) == ledger.Books(9, 0, 9, 0)
+    assert books(db, account) == ledger.Books(9, 0, 9, 0, 0)
 
 
 def test_concurrent_holds_never_overdraw(db: Database) -> None:
@@ -121,3 +121,20 @@ def test_expired_holds_are_listed_for_the_reaper(db: Database) -> None:
     hold(db, account, 5)
     with db.read() as session:
         assert ledger.expired_holds(session, utcnow()) == [stale]
+
+
+def test_books_catch_a_hold_resolved_twice(db: Database) -> None:
+    """The invariant checker itself can fail: forge a second resolution entry."""
+    account = new_account(db, 10)
+    hold_id = hold(db, account, 5)
+    with db.write() as session:
+        ledger.capture(session, hold_id, "r")
+        session.execute(
+            text(
+                "INSERT INTO ledger_entries (account_id, amount, kind, hold_id, note, created_at)"
+                " VALUES (:a, 0, 'release', :h, '', '2026-01-01')"
+            ),
+            {"a": account, "h": hold_id},
+        )
+    assert not books(db, account).balanced
+    assert books(db, account).misresolved_holds == 1

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -48,6 +48,9 @@ def test_every_operation_keeps_its_contract(fuzz_server: LiveServer, fuzz_accoun
         @given(case=operation.as_strategy(generation_mode=mode))
         @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
         def call(case: schemathesis.Case) -> None:
+            # A query value of None is dropped by the HTTP client, so the "invalid" request it
+            # stands for is never sent: schemathesis would then blame the server for accepting it.
+            assume(not any(value is None for value in (case.query or {}).values()))
             case.call_and_validate(
                 headers=fuzz_account.headers, excluded_checks=[positive_data_acceptance]
             )

@@ -188,6 +188,7 @@ class Books:
     credits_held: int
     ledger_sum: int
     open_holds_sum: int
+    misresolved_holds: int = 0  # holds whose entries disagree with their state
 
     @property
     def balanced(self) -> bool:
@@ -196,6 +197,7 @@ class Books:
             and self.credits_held == self.open_holds_sum
             and self.credits >= 0
             and self.credits_held >= 0
+            and self.misresolved_holds == 0
         )
 
 
@@ -212,4 +214,25 @@ def books(session: Session, account_id: str) -> Books:
             Hold.account_id == account_id, Hold.state == "held"
         )
     )
-    return Books(account.credits, account.credits_held, int(ledger_sum or 0), int(open_holds or 0))
+    entries: dict[str, set[str]] = {}
+    for hold_id, kind in session.execute(
+        select(LedgerEntry.hold_id, LedgerEntry.kind).where(
+            LedgerEntry.account_id == account_id, LedgerEntry.hold_id.is_not(None)
+        )
+    ):
+        entries.setdefault(hold_id, set()).add(kind)
+    expected = {"held": {"hold"}, "captured": {"hold", "capture"}, "released": {"hold", "release"}}
+    misresolved = sum(
+        1
+        for hold_id, state in session.execute(
+            select(Hold.id, Hold.state).where(Hold.account_id == account_id)
+        )
+        if entries.get(hold_id, set()) != expected[state]
+    )
+    return Books(
+        account.credits,
+        account.credits_held,
+        int(ledger_sum or 0),
+        int(open_holds or 0),
+        misresolved,
+    )
