@@ -6,10 +6,9 @@ import os
 from typing import Annotated
 
 import typer
-import uvicorn
 
 from tds import __version__
-from tds.cli import admin
+from tds.cli import admin, client_commands
 from tds.config import Settings
 
 app = typer.Typer(
@@ -17,6 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(admin.app, name="admin")
+client_commands.register(app)
 
 DEMO_EMAIL = "demo@tds.local"
 
@@ -62,6 +62,8 @@ def serve(
 
     Settings come from TDS_* environment variables (TDS_DATA_DIR, TDS_DATABASE_URL, …).
     """
+    import uvicorn
+
     from tds.server.app import create_app
 
     settings = Settings()

@@ -15,6 +15,9 @@ from tds.exceptions import PayloadTooLarge
 from tds.server.errors import error_body
 
 
+DRAIN_LIMIT = 256 * 1024 * 1024  # larger declared bodies are refused without reading them
+
+
 class BodyLimit:
     def __init__(self, app: ASGIApp, max_body_size: int) -> None:
         self.app = app
@@ -30,6 +33,10 @@ class BodyLimit:
             return
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_body_size:
+                # Read (and drop) a body of reasonable size first: a client still sending when
+                # the connection closes sees a reset instead of this answer.
+                if int(value) <= DRAIN_LIMIT:
+                    await self._drain(receive)
                 await self._refuse(send)
                 return
         received = 0
@@ -43,6 +50,13 @@ class BodyLimit:
             return message
 
         await self.app(scope, limited_receive, send)
+
+    @staticmethod
+    async def _drain(receive: Receive) -> None:
+        while True:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body"):
+                return
 
     async def _refuse(self, send: Send) -> None:
         body = json.dumps(error_body("payload_too_large", self.message)).encode()

@@ -1,0 +1,310 @@
+"""Typed results built from the API's JSON; each keeps the whole answer in `raw`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+FINAL_STATUSES = ("done", "failed", "canceled")
+
+
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    # fromisoformat reads a trailing "Z" only from Python 3.11; Rhino 8 runs 3.9.
+    text = value[:-1] + "+00:00" if value.endswith("Z") else value
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+@dataclass(frozen=True)
+class Progress:
+    value: int
+    max: int
+
+    @property
+    def fraction(self) -> float:
+        """0.0 … 1.0."""
+        return min(1.0, self.value / self.max) if self.max > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class RenderError:
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Render:
+    """A render, as the server last described it.
+
+    `balance` is the account's available credits when the answer was made (None in lists).
+    """
+
+    id: str
+    status: str  # queued, processing, done, failed, canceled
+    kind: str
+    resolution: str
+    width: int
+    height: int
+    cost: int
+    credits_used: int
+    output_image_url: str | None
+    output_video_url: str | None
+    input_image_url: str | None
+    progress: Progress | None
+    queue_position: int | None
+    error: RenderError | None
+    warnings: list[str]
+    parent_id: str | None
+    seed: int | None
+    created_at: datetime | None
+    completed_at: datetime | None
+    balance: int | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @property
+    def finished(self) -> bool:
+        """done, failed or canceled: it will not change any more."""
+        return self.status in FINAL_STATUSES
+
+    @property
+    def done(self) -> bool:
+        return self.status == "done"
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], balance: int | None = None) -> Render:
+        progress = data.get("progress")
+        error = data.get("error")
+        return cls(
+            id=str(data["id"]),
+            status=str(data.get("status", "")),
+            kind=str(data.get("kind", "")),
+            resolution=str(data.get("resolution", "")),
+            width=_int(data.get("width")) or 0,
+            height=_int(data.get("height")) or 0,
+            cost=_int(data.get("cost")) or 0,
+            credits_used=_int(data.get("credits_used")) or 0,
+            output_image_url=data.get("output_image_url"),
+            output_video_url=data.get("output_video_url"),
+            input_image_url=data.get("input_image_url"),
+            progress=(
+                Progress(int(progress.get("value", 0)), int(progress.get("max", 0)))
+                if isinstance(progress, dict)
+                else None
+            ),
+            queue_position=_int(data.get("queue_position")),
+            error=(
+                RenderError(str(error.get("code", "")), str(error.get("message", "")))
+                if isinstance(error, dict)
+                else None
+            ),
+            warnings=[str(w) for w in data.get("warnings") or []],
+            parent_id=data.get("parent_id"),
+            seed=_int(data.get("seed")),
+            created_at=_time(data.get("created_at")),
+            completed_at=_time(data.get("completed_at")),
+            balance=balance,
+            raw=dict(data),
+        )
+
+    @classmethod
+    def from_envelope(cls, body: Mapping[str, Any]) -> Render:
+        """From `{"render": {...}, "credits": n}`."""
+        return cls.from_json(body["render"], balance=_int(body.get("credits")))
+
+
+@dataclass(frozen=True)
+class Plan:
+    id: str
+    name: str
+    monthly_credits: int
+    max_resolution: str
+    kinds: list[str]
+    max_in_flight: int
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Plan:
+        return cls(
+            id=str(data.get("id", "")),
+            name=str(data.get("name", "")),
+            monthly_credits=_int(data.get("monthly_credits")) or 0,
+            max_resolution=str(data.get("max_resolution", "")),
+            kinds=[str(k) for k in data.get("kinds") or []],
+            max_in_flight=_int(data.get("max_in_flight")) or 0,
+        )
+
+
+@dataclass(frozen=True)
+class Account:
+    id: str
+    email: str
+    plan: Plan
+    credits: int  # available now
+    credits_held: int  # set aside by renders in flight
+    created_at: datetime | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Account:
+        return cls(
+            id=str(data.get("id", "")),
+            email=str(data.get("email", "")),
+            plan=Plan.from_json(data.get("plan") or {}),
+            credits=_int(data.get("credits")) or 0,
+            credits_held=_int(data.get("credits_held")) or 0,
+            created_at=_time(data.get("created_at")),
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class Upload:
+    id: str
+    url: str  # public and unguessable: pass it as a render's image_url
+    content_type: str
+    width: int
+    height: int
+    size_bytes: int
+    created_at: datetime | None
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Upload:
+        return cls(
+            id=str(data.get("id", "")),
+            url=str(data.get("url", "")),
+            content_type=str(data.get("content_type", "")),
+            width=_int(data.get("width")) or 0,
+            height=_int(data.get("height")) or 0,
+            size_bytes=_int(data.get("size_bytes")) or 0,
+            created_at=_time(data.get("created_at")),
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class RenderList:
+    """One page of renders, newest first; pass `data[-1].id` as `starting_after` for more."""
+
+    data: list[Render]
+    has_more: bool
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    def __iter__(self) -> Iterator[Render]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index: int) -> Render:
+        return self.data[index]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RenderList:
+        return cls(
+            data=[Render.from_json(item) for item in data.get("data") or []],
+            has_more=bool(data.get("has_more")),
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Resolution:
+    id: str
+    long_edge: int
+
+
+@dataclass(frozen=True)
+class KindInfo:
+    id: str
+    description: str
+    available: bool  # served on this server
+    engine: str | None  # the engine that serves it
+    costs: dict[str, int]  # resolution → credits
+
+
+@dataclass(frozen=True)
+class EngineInfo:
+    name: str
+    description: str
+    kinds: list[str]
+
+
+def _options(items: Any) -> list[Option]:
+    return [
+        Option(str(o.get("id", "")), str(o.get("name", "")), str(o.get("description", "")))
+        for o in items or []
+    ]
+
+
+@dataclass(frozen=True)
+class Styles:
+    """What a render can ask for on this server, and what each kind costs."""
+
+    scene_types: list[Option]
+    architectural_styles: list[Option]
+    lighting: list[Option]
+    input_types: list[Option]
+    resolutions: list[Resolution]
+    kinds: list[KindInfo]
+    costs: dict[str, dict[str, int]]
+    engines: list[EngineInfo]
+    plans: list[Plan]
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    def cost(self, kind: str = "render", resolution: str = "2k") -> int:
+        """Credits for one `kind` at `resolution`; KeyError for an unknown pair."""
+        return self.costs[kind][resolution]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Styles:
+        return cls(
+            scene_types=_options(data.get("scene_types")),
+            architectural_styles=_options(data.get("architectural_styles")),
+            lighting=_options(data.get("lighting")),
+            input_types=_options(data.get("input_types")),
+            resolutions=[
+                Resolution(str(r.get("id", "")), _int(r.get("long_edge")) or 0)
+                for r in data.get("resolutions") or []
+            ],
+            kinds=[
+                KindInfo(
+                    id=str(k.get("id", "")),
+                    description=str(k.get("description", "")),
+                    available=bool(k.get("available")),
+                    engine=str(k["engine"]) if k.get("engine") else None,
+                    costs={str(r): int(c) for r, c in (k.get("costs") or {}).items()},
+                )
+                for k in data.get("kinds") or []
+            ],
+            costs={
+                str(kind): {str(r): int(c) for r, c in prices.items()}
+                for kind, prices in (data.get("costs") or {}).items()
+            },
+            engines=[
+                EngineInfo(
+                    name=str(e.get("name", "")),
+                    description=str(e.get("description", "")),
+                    kinds=[str(k) for k in e.get("kinds") or []],
+                )
+                for e in data.get("engines") or []
+            ],
+            plans=[Plan.from_json(p) for p in data.get("plans") or []],
+            raw=dict(data),
+        )
