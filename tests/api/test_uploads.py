@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 import io
 
+import pytest
 from PIL import Image
 
 from tds.models import Upload
@@ -143,3 +144,23 @@ def test_unknown_file_is_404_json(server: LiveServer) -> None:
     with server.client() as client:
         for path in ["/files/uploads/" + "a" * 32 + ".png", "/files/../tds.db", "/files/x"]:
             assert_error(client.get(path), 404, "not_found")
+
+
+def test_oversize_body_from_a_plain_client_gets_the_413_not_a_reset(make_server) -> None:  # type: ignore[no-untyped-def]
+    """urllib sends the whole body without waiting (no Expect: 100-continue)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    live = make_server(max_upload_bytes=50_000)
+    account = live.account()
+    request = urllib.request.Request(
+        f"{live.url}/api/v1/uploads",
+        data=json.dumps({"image_base64": "A" * 400_000}).encode(),
+        headers={**account.headers, "Content-Type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 413
+    assert json.loads(refused.value.read())["error"]["code"] == "payload_too_large"
+    refused.value.close()
