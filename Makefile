@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench clean browser
+.PHONY: run test lint bench clean browser toolchains
 
 $(VENV)/.installed-run: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +22,15 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-run
 run: $(VENV)/.installed-run
 	$(BIN)/tds serve --demo --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-dev lint browser
+test: $(VENV)/.installed-dev lint browser toolchains
 	$(BIN)/python -m pytest
 
+# System packages the tests drive (installed with apt-get as root when missing).
 browser:
 	scripts/install-test-browser
+
+toolchains:
+	scripts/install-plugin-toolchains
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
