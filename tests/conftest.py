@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,6 +26,10 @@ from tds.server.app import create_app
 from tds.server.runtime import Runtime
 
 FIXTURES = Path(__file__).parent / "fixtures"
+
+# Servers under test enhance on the preview engine's fast path: Real-ESRGAN takes seconds an
+# image on the CPU, and its own tests (tests/engines) exercise it.
+os.environ.setdefault("TDS_PREVIEW_UPSCALER", "fast")
 
 
 @dataclass

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import cv2
 
 from tds.engines.base import EngineError, Job, Kind, Output, Progress
-from tds.engines.preview.enhance import enhance
+from tds.engines.preview.enhance import enhance, upscaler
 from tds.engines.preview.refine import refine
 from tds.engines.preview.render import render
 from tds.engines.preview.video import video
@@ -25,13 +25,14 @@ class PreviewEngine:
     kinds: frozenset[Kind] = frozenset(_PIPELINES)
     description = (
         "CPU image pipeline, not a generative model: it smooths, colour-grades, relights and "
-        "upscales your image, paints a new sky and films a camera move, but adds no objects "
-        "and cannot furnish rooms."
+        "upscales your image (Real-ESRGAN where installed), paints a new sky, lights windows "
+        "at night and films a camera move, but adds no objects and cannot furnish rooms."
     )
 
     def setup(self) -> None:
         # The server runs one worker thread per core; OpenCV's own pool would oversubscribe.
         cv2.setNumThreads(1)
+        upscaler()  # a misspelt TDS_PREVIEW_UPSCALER fails at start, not at the first enhance
 
     def run(self, job: Job, progress: Progress) -> Output:
         if job.kind == "staging":

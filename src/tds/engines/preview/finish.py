@@ -37,14 +37,18 @@ def finish(
     grain: float = 0.0,
     rng: np.random.Generator | None = None,
 ) -> np.ndarray:
-    """uint8 RGB at exactly `size`."""
-    out = resize(work, size).copy()
+    """uint8 RGB at exactly `size`.
+
+    Enlarging is bicubic: as sharp as Lanczos for a graded image a sharpen has already
+    prepared, at a fifth of the cost (Lanczos-4 dominated a 4k render).
+    """
+    out = resize(work, size, enlarge=cv2.INTER_CUBIC).copy()
     if detail is None and grain <= 0:
         return out
     source = up = keep = None
     if detail is not None:
-        source = resize(detail.source, size)
-        up = resize(detail.work, size)
+        source = resize(detail.source, size, enlarge=cv2.INTER_CUBIC)
+        up = resize(detail.work, size, enlarge=cv2.INTER_CUBIC)
         if detail.keep is not None:
             keep = cv2.resize(detail.keep, size, interpolation=cv2.INTER_LINEAR)
     height, width = out.shape[:2]
@@ -61,8 +65,20 @@ def finish(
             strip *= ratio
         if grain > 0 and rng is not None:
             # Monochrome grain: one value per pixel for all channels, like film, not colour noise.
-            noise = rng.standard_normal((y1 - y0, width), dtype=np.float32)
-            strip += (noise * np.float32(grain))[..., None]
+            strip += grain_strip(rng, (y1 - y0, width), grain)[..., None]
         np.clip(strip, 0.0, 255.0, out=strip)
         out[y0:y1] = cv2.convertScaleAbs(strip)
     return out
+
+
+def grain_strip(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
+    """Zero-mean noise of standard deviation `sigma`: the difference of two uniform bytes.
+
+    Its triangular distribution looks like Gaussian grain at these amplitudes and costs a
+    fifth of standard_normal (random bytes are the cheapest thing the generator makes).
+    """
+    a = rng.integers(0, 256, shape, dtype=np.uint8)
+    b = rng.integers(0, 256, shape, dtype=np.uint8)
+    noise = cv2.subtract(a, b, dtype=cv2.CV_16S)
+    # Two uniform bytes differ by a triangular variable of variance 2·(256² − 1)/12.
+    return noise.astype(np.float32) * np.float32(sigma / np.sqrt(2 * (256**2 - 1) / 12))

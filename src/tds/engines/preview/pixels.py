@@ -31,13 +31,13 @@ def size_of(array: np.ndarray) -> Size:
     return array.shape[1], array.shape[0]
 
 
-def resize(array: np.ndarray, size: Size) -> np.ndarray:
-    """Area averaging when shrinking (no aliasing), Lanczos-4 when growing (keeps edges crisp)."""
+def resize(array: np.ndarray, size: Size, enlarge: int = cv2.INTER_LANCZOS4) -> np.ndarray:
+    """Area averaging when shrinking (no aliasing), `enlarge` (Lanczos-4: crisp) when growing."""
     if size_of(array) == size:
         return array
     src_w, src_h = size_of(array)
     shrinking = size[0] * size[1] < src_w * src_h
-    interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LANCZOS4
+    interpolation = cv2.INTER_AREA if shrinking else enlarge
     return cv2.resize(array, size, interpolation=interpolation)
 
 
@@ -61,7 +61,12 @@ def work_size(source: Size, target: Size, cap: int = WORK_CAP) -> Size:
         ((source[0] * source[1]) / (target[0] * target[1])) ** 0.5,
         cap / max(target),
     )
-    return max(2, round(target[0] * scale)), max(2, round(target[1] * scale))
+    size = max(2, round(target[0] * scale)), max(2, round(target[1] * scale))
+    if all(abs(a - b) <= 0.01 * b + 1 for a, b in zip(size, source, strict=True)):
+        # Within a pixel or so of the source: resampling would only blur it. The last
+        # resize to the target absorbs the hair of aspect difference.
+        return source
+    return size
 
 
 def luminance(rgb: np.ndarray) -> np.ndarray:
@@ -70,8 +75,15 @@ def luminance(rgb: np.ndarray) -> np.ndarray:
 
 
 def smoothstep(edge0: float, edge1: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - edge0) * np.float32(1.0 / (edge1 - edge0)), 0.0, 1.0)
-    return t * t * (3.0 - 2.0 * t)
+    """0 below edge0, 1 above edge1, a smooth S between (in place on one temporary)."""
+    t = np.subtract(x, np.float32(edge0), dtype=np.float32)
+    t *= np.float32(1.0 / (edge1 - edge0))
+    np.clip(t, 0.0, 1.0, out=t)
+    s: np.ndarray = t * np.float32(-2.0)
+    s += np.float32(3.0)
+    s *= t
+    s *= t
+    return s
 
 
 def to_u8(rgb: np.ndarray) -> np.ndarray:

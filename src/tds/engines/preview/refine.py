@@ -15,6 +15,7 @@ import numpy as np
 
 from tds.engines.base import Job, Output, Progress
 from tds.engines.preview import grading
+from tds.engines.preview.atmosphere import vignette
 from tds.engines.preview.finish import Detail, finish
 from tds.engines.preview.pixels import (
     Size,
@@ -176,7 +177,7 @@ def contrast(rgb: np.ndarray, amount: float, rng: np.random.Generator) -> None:
         luma = luminance(rgb)
         base = cv2.GaussianBlur(luma, (0, 0), size / 40)
         rgb += ((luma - base) * np.float32(0.5 * amount))[..., None]
-        grading.vignette(rgb, 0.3 * amount)
+        vignette(rgb, 0.3 * amount)
     else:
         # Soft: a gentle bloom, screened over the image.
         bloom = cv2.GaussianBlur(rgb, (0, 0), size / 100) * np.float32(0.25 * -amount)
@@ -196,7 +197,7 @@ def dusk(rgb: np.ndarray, amount: float, rng: np.random.Generator) -> None:
             highlight_tint=(0.06 * amount, 0.01 * amount, -0.02 * amount),  # warm sky glow
         ),
     )
-    grading.vignette(rgb, 0.2 * amount)
+    vignette(rgb, 0.2 * amount)
 
 
 def snow(rgb: np.ndarray, amount: float, rng: np.random.Generator) -> None:

@@ -1,0 +1,90 @@
+"""Inputs, jobs and measures shared by the preview engine tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from tds.catalogue import output_size
+from tds.engines.base import Job, Output
+
+TESTS = Path(__file__).parents[1]
+
+
+def fixture(name: str) -> Image.Image:
+    """A real test image: tests/fixtures first, else the shared fixtures beside the repo."""
+    for folder in (TESTS / "fixtures", TESTS.parent.parent / "shared" / "fixtures"):
+        if (folder / name).is_file():
+            with Image.open(folder / name) as image:
+                return image.convert("RGB")
+    pytest.fail(f"fixture {name} not found")
+
+
+def noop(done: int, total: int) -> None:
+    pass
+
+
+def job(image: Image.Image, kind: str = "render", resolution: str = "1k", **fields: Any) -> Job:
+    width, height = output_size(*image.size, resolution)
+    return Job(kind=kind, image=image, width=width, height=height, **fields)  # type: ignore[arg-type]
+
+
+def same_size_job(image: Image.Image, **fields: Any) -> Job:
+    """A render at the input's own (even) size: the quickest, and comparable pixel for pixel."""
+    width, height = image.size[0] // 2 * 2, image.size[1] // 2 * 2
+    return Job(kind="render", image=image, width=width, height=height, **fields)
+
+
+def pixels(output: Output | Image.Image) -> np.ndarray:
+    image = output.image if isinstance(output, Output) else output
+    assert image.mode == "RGB"
+    return np.asarray(image).astype(np.float64)
+
+
+def luma_map(a: np.ndarray) -> np.ndarray:
+    weighted: np.ndarray = a @ np.array([0.2126, 0.7152, 0.0722])
+    return weighted
+
+
+def luma(a: np.ndarray) -> float:
+    return float(luma_map(a).mean())
+
+
+def red_over_blue(a: np.ndarray) -> float:
+    return float(a[..., 0].mean() / a[..., 2].mean())
+
+
+def saturation(a: np.ndarray) -> float:
+    hsv = cv2.cvtColor(a.astype(np.uint8), cv2.COLOR_RGB2HSV)
+    return float(hsv[..., 1].mean())
+
+
+def sharpness(a: np.ndarray) -> float:
+    grey = cv2.cvtColor(a.astype(np.uint8), cv2.COLOR_RGB2GRAY)
+    return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
+def edge_map(rgb: np.ndarray) -> np.ndarray:
+    """Canny (after its customary Gaussian, σ = 1) with fixed thresholds."""
+    grey = cv2.GaussianBlur(cv2.cvtColor(rgb.astype(np.uint8), cv2.COLOR_RGB2GRAY), (0, 0), 1.0)
+    edges: np.ndarray = cv2.Canny(grey, 30, 90) > 0
+    return edges
+
+
+def edge_f1(source: np.ndarray, output: np.ndarray, tolerance: int = 1) -> float:
+    """F1 of the output's edges against the input's, both at the input's size; an edge counts
+    as matched within `tolerance` pixels (as in the usual boundary benchmarks)."""
+    size = (source.shape[1], source.shape[0])
+    resized = cv2.resize(output.astype(np.uint8), size, interpolation=cv2.INTER_AREA)
+    a, b = edge_map(source), edge_map(resized)
+    kernel = np.ones((2 * tolerance + 1, 2 * tolerance + 1), np.uint8)
+    near_a = cv2.dilate(a.astype(np.uint8), kernel) > 0
+    near_b = cv2.dilate(b.astype(np.uint8), kernel) > 0
+    precision = (b & near_a).sum() / max(1, b.sum())
+    recall = (a & near_b).sum() / max(1, a.sum())
+    return float(2 * precision * recall / max(1e-9, precision + recall))
