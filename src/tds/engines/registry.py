@@ -8,6 +8,8 @@ from tds.engines.base import Engine
 
 _ENGINES = {
     "preview": "tds.engines.preview.engine:PreviewEngine",
+    "diffusion": "tds.engines.diffusion.engine:DiffusionEngine",
+    "remote": "tds.engines.remote.engine:RemoteEngine",
 }
 
 
