@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,5 +56,12 @@ def sign_up(page: Page, server: LiveServer, email: str) -> None:
 
 
 def screenshot(page: Page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    """Into docs/screenshots when TDS_SCREENSHOTS is set (to refresh the docs), else a temp dir,
+    so a test run leaves the checkout as it found it."""
+    folder = (
+        SCREENSHOTS
+        if os.environ.get("TDS_SCREENSHOTS")
+        else Path(tempfile.gettempdir()) / "tds-screenshots"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
