@@ -131,6 +131,8 @@ print(path.stat().st_size > 0)
 def test_runs_on_python_3_9_as_in_rhino_8(live: LiveServer, tmp_path: Path) -> None:
     python = _python39()
     if python is None:
+        if os.environ.get("CI"):  # CI's machines have pyenv's 3.9: never pass by skipping
+            pytest.fail("no Python 3.9 on this CI machine")
         pytest.skip("no Python 3.9 on this machine")
     account = live.account(credits=20)
     shutil.copytree(CLIENT_DIR, tmp_path / "tdsclient")
