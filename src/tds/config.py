@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     idempotency_ttl_hours: int = Field(
         default=24, description="How long an Idempotency-Key and its answer are kept."
     )
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Web origins allowed to call the API from a browser, as JSON: ["https://a.b"].',
+    )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
 
     def prepare_data_dir(self) -> None:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from tds import __version__
 from tds.accounts.endpoints import router as accounts_router
@@ -17,6 +18,7 @@ from tds.renders.endpoints import router as renders_router
 from tds.server import errors, openapi
 from tds.server.body_limit import BodyLimit
 from tds.server.deps import known_query_params
+from tds.server.headers import SecurityHeaders
 from tds.server.runtime import Runtime
 from tds.styles.endpoints import router as styles_router
 from tds.uploads.endpoints import router as uploads_router
@@ -61,6 +63,16 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(BodyLimit, max_body_size=max_body)
+    app.add_middleware(SecurityHeaders)
+    if settings.cors_origins:  # bearer keys only, so no credentials cross origins
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Prefer"],
+            expose_headers=["Location", "Retry-After", "Idempotent-Replayed", "Preference-Applied"],
+            max_age=600,
+        )
     errors.install(app)
     openapi.without_validation_422(app)
 
