@@ -50,8 +50,10 @@ class LiveServer:
     def __init__(self, settings: Settings, **app_options: Any) -> None:
         self.settings = settings
         self.app = create_app(settings, **app_options)
+        # The asyncio loop, not uvloop: uvloop resolves names in libuv, out of sight of the
+        # tests' network guard, which must see every lookup a server under test makes.
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"
+            self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", loop="asyncio"
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

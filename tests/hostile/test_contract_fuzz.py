@@ -19,14 +19,19 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from tds.fetch.fetcher import ImageFetcher
 from tests.conftest import Account, LiveServer, make_settings
 from tests.fakes import ResizeEngine
+from tests.fetch.conftest import FakeResolver
 
 
 @pytest.fixture(scope="module")
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     data_dir: Path = tmp_path_factory.mktemp("fuzz")
-    with LiveServer(make_settings(data_dir), engine=ResizeEngine()) as live:
+    # Generated image_urls (the schema's example names example.com) resolve through a test
+    # resolver that knows no name: the fuzzer never makes a real DNS lookup.
+    fetcher = ImageFetcher(max_bytes=1_000_000, timeout=2, resolver=FakeResolver({}))
+    with LiveServer(make_settings(data_dir), engine=ResizeEngine(), fetcher=fetcher) as live:
         yield live
 
 
