@@ -1,22 +1,21 @@
-"""`tds admin …`: accounts, credits, plans and keys, straight against the database."""
+"""`tds admin …`: accounts, credits, plans and keys, straight against the database.
+
+The database stack is imported inside the commands: every `tds` command (`tds render`, `tds me`
+…) loads this module, and it should start at once.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy.orm import Session
 
-from tds.accounts import service as accounts
 from tds.catalogue import PLANS
-from tds.config import Settings
-from tds.credits import ledger
-from tds.exceptions import TdsError
-from tds.keys import service as keys
-from tds.kit import migrate, secrets
-from tds.kit.db import Database
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 app = typer.Typer(help="Manage accounts, credits, plans and API keys.", no_args_is_help=True)
 
@@ -26,6 +25,11 @@ PLAN_HELP = f"Plan: {', '.join(PLANS)}."
 
 @contextmanager
 def _session() -> Iterator[tuple[Session, bytes]]:
+    from tds.config import Settings
+    from tds.exceptions import TdsError
+    from tds.kit import migrate, secrets
+    from tds.kit.db import Database
+
     settings = Settings()
     settings.prepare_data_dir()
     migrate.upgrade(settings.sqlalchemy_url)
@@ -49,6 +53,9 @@ def issue_key(
     credits: int | None = None,
     name: str = "API key",
 ) -> str:
+    from tds.accounts import service as accounts
+    from tds.keys import service as keys
+
     account, created = accounts.ensure(session, email, plan=plan, credits=credits)
     _key, token = keys.create(session, account.id, name, secret)
     verb = "created" if created else "found"
@@ -86,6 +93,9 @@ def grant(
     email: Email, credits: Annotated[int, typer.Option(min=1, help="Credits to add.")]
 ) -> None:
     """Add credits to an account."""
+    from tds.accounts import service as accounts
+    from tds.credits import ledger
+
     with _session() as (session, _secret):
         account = accounts.get_by_email(session, email)
         ledger.grant(session, account.id, credits, note="granted by an administrator")
@@ -96,6 +106,8 @@ def grant(
 @app.command("set-plan")
 def set_plan(email: Email, plan: Annotated[str, typer.Option(help=PLAN_HELP)]) -> None:
     """Move an account to another plan."""
+    from tds.accounts import service as accounts
+
     with _session() as (session, _secret):
         account = accounts.get_by_email(session, email)
         account.plan = accounts.check_plan(plan)
@@ -105,6 +117,8 @@ def set_plan(email: Email, plan: Annotated[str, typer.Option(help=PLAN_HELP)]) -
 @app.command("revoke-key")
 def revoke_key(key_id: Annotated[str, typer.Argument(help="The key's id (key_…).")]) -> None:
     """Revoke an API key; it answers 401 from now on."""
+    from tds.keys import service as keys
+
     with _session() as (session, _secret):
         key = keys.revoke(session, key_id)
         typer.echo(f"revoked {key.id} ({key.prefix}…{key.last4})")

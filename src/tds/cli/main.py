@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tds import __version__
 from tds.cli import admin, client_commands
-from tds.config import Settings
+
+if TYPE_CHECKING:
+    from tds.config import Settings
 
 app = typer.Typer(
     help="tds: an AI rendering service for architects. Docs at /docs on a running server.",
@@ -64,6 +66,7 @@ def serve(
     """
     import uvicorn
 
+    from tds.config import Settings
     from tds.server.app import create_app
 
     settings = Settings()
