@@ -1,4 +1,5 @@
-"""The ledger on its own: holds resolve exactly once, the balance never goes negative."""
+"""The ledger on its own, on SQLite and on PostgreSQL: holds resolve exactly once, the balance
+never goes negative, whatever the concurrency."""
 
 from __future__ import annotations
 
@@ -16,15 +17,16 @@ from tds.credits import ledger
 from tds.exceptions import InsufficientCredits
 from tds.kit import migrate
 from tds.kit.db import Database, utcnow
+from tests.databases import BACKENDS, database_url
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Iterator[Database]:
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
-    migrate.upgrade(url)
-    database = Database(url)
-    yield database
-    database.dispose()
+@pytest.fixture(params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    with database_url(request.param, tmp_path) as url:
+        migrate.upgrade(url)
+        database = Database(url)
+        yield database
+        database.dispose()
 
 
 def new_account(db: Database, credits: int) -> str:

@@ -1,0 +1,35 @@
+"""Real databases for tests: a SQLite file, or a fresh PostgreSQL database (127.0.0.1:5432, trust
+auth, as on this project's machines and CI; TDS_TEST_POSTGRES_URL points elsewhere)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TDS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@contextmanager
+def database_url(backend: str, folder: Path) -> Iterator[str]:
+    """A URL to an empty database of `backend`, dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{folder / 'tds.db'}"
+        return
+    name = f"tds_test_{secrets.token_hex(6)}"
+    admin = sqlalchemy.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
