@@ -101,18 +101,17 @@ def _finish(
     return Output(image=result, warnings=warnings)
 
 
-def _img2img(
+def _controlled(
     pipelines: Pipelines,
+    pipeline: Any,
     job: Job,
     progress: Progress,
     kind: Kind,
     conditioning: Conditioning,
-) -> Output:
-    pipeline = pipelines.img2img
-    if pipeline is None:
-        raise EngineError(f"the diffusion engine is not set up for {kind}")
-    size = control.work_size(job.width, job.height, pipelines.native_area, pipelines.multiple)
-    source = control.resize(job.image, size)
+    source: Image.Image,
+    **extra: Any,
+) -> tuple[Image.Image, Steps]:
+    """Run a ControlNet pipeline over `source`, guided by its own edges: what it drew."""
     edges = control.control_image(job, source, pipelines.config.control)
     total, run = denoise_steps(pipelines.config, conditioning.strength)
     steps = Steps(progress, run + 1)
@@ -127,10 +126,27 @@ def _img2img(
         generator=generator(job.seed),
         output_type="pil",
         callback_on_step_end=steps.callback(run),
+        **extra,
         **_control_args(pipelines.union, edges, UNION_EDGES),
         **_prompt_args(job, kind, pipelines),
     )
-    return _finish(result.images[0], job, steps)
+    return result.images[0], steps
+
+
+def _img2img(
+    pipelines: Pipelines,
+    job: Job,
+    progress: Progress,
+    kind: Kind,
+    conditioning: Conditioning,
+) -> Output:
+    pipeline = pipelines.img2img
+    if pipeline is None:
+        raise EngineError(f"the diffusion engine is not set up for {kind}")
+    size = control.work_size(job.width, job.height, pipelines.native_area, pipelines.multiple)
+    source = control.resize(job.image, size)
+    drawn, steps = _controlled(pipelines, pipeline, job, progress, kind, conditioning, source)
+    return _finish(drawn, job, steps)
 
 
 def render(pipelines: Pipelines, job: Job, progress: Progress) -> Output:
@@ -202,26 +218,17 @@ def staging(pipelines: Pipelines, job: Job, progress: Progress) -> Output:
     size = control.work_size(job.width, job.height, pipelines.native_area, pipelines.multiple)
     source = control.resize(job.image, size)
     mask = control.staging_mask(source)
-    edges = control.control_image(job, source, pipelines.config.control)
-    conditioning = staging_conditioning(job)
-    total, run = denoise_steps(pipelines.config, conditioning.strength)
-    steps = Steps(progress, run + 1)
-    steps.report(0)
-    pipelines.activate(pipeline)
-    result = pipeline(
-        image=source,
+    drawn_image, steps = _controlled(
+        pipelines,
+        pipeline,
+        job,
+        progress,
+        "staging",
+        staging_conditioning(job),
+        source,
         mask_image=mask,
-        strength=conditioning.strength,
-        num_inference_steps=total,
-        controlnet_conditioning_scale=conditioning.control_scale,
-        control_guidance_end=_control_end(conditioning, run),
-        generator=generator(job.seed),
-        output_type="pil",
-        callback_on_step_end=steps.callback(run),
-        **_control_args(pipelines.union, edges, UNION_EDGES),
-        **_prompt_args(job, "staging", pipelines),
     )
-    drawn = control.to_array(control.resize(result.images[0], size)).astype(np.float32)
+    drawn = control.to_array(control.resize(drawn_image, size)).astype(np.float32)
     keep = control.to_array(source).astype(np.float32)
     alpha = control.feather(mask, radius=max(1.0, min(size) / 256))[..., None]
     composed = control.to_image(np.clip(drawn * alpha + keep * (1 - alpha) + 0.5, 0, 255))
