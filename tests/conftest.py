@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import os
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -179,11 +182,46 @@ def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, 
     return body["error"]  # type: ignore[no-any-return]
 
 
-def poll(client: httpx.Client, render_id: str, until: tuple[str, ...]) -> dict[str, Any]:
-    """GET the render until its status is one of `until` (bounded: about 10 s)."""
-    for _ in range(500):
+def poll(
+    client: httpx.Client, render_id: str, until: tuple[str, ...], *, seconds: float = 10
+) -> dict[str, Any]:
+    """GET the render until its status is one of `until`, for at most about `seconds`."""
+    for _ in range(int(seconds / 0.02)):
         render: dict[str, Any] = client.get(f"/api/v1/renders/{render_id}").json()["render"]
         if render["status"] in until:
             return render
         time.sleep(0.02)
     raise AssertionError(f"render {render_id} never reached {until}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_tds_serve(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, capture: bool = False
+) -> tuple[subprocess.Popen[str], str]:
+    """`python -m tds serve` as a real process on a free port, once it answers /healthz."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tds", "serve", "--port", str(port), *args],
+        env=os.environ | {"TDS_DATA_DIR": str(data_dir)} | (env or {}),
+        stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if capture else subprocess.DEVNULL,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            httpx.get(f"{url}/healthz", timeout=1)
+            return process, url
+        except httpx.TransportError:
+            if process.poll() is not None:
+                output = process.stdout.read() if process.stdout else ""
+                raise AssertionError(f"tds serve exited: {output}") from None
+            time.sleep(0.1)
+    process.kill()
+    raise AssertionError("tds serve did not answer /healthz in 30 s")

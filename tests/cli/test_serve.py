@@ -2,44 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.conftest import start_tds_serve
 
 
 def _serve_once(data_dir: Path) -> str:
     """Start the demo server, check /me with the printed key, stop it; the key."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tds", "serve", "--demo", "--port", str(port)],
-        env=os.environ | {"TDS_DATA_DIR": str(data_dir)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    process, url = start_tds_serve(data_dir, "--demo", capture=True)
     try:
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                httpx.get(f"{url}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, process.stdout.read() if process.stdout else ""
-                time.sleep(0.1)
         stored = (data_dir / "demo-key.txt").read_text().strip()
         me = httpx.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {stored}"})
         assert me.status_code == 200, me.text
@@ -52,7 +27,7 @@ def _serve_once(data_dir: Path) -> str:
             process.communicate()
     keys = re.findall(r"tds_live_[0-9A-Za-z]{38}", output)
     assert keys == [stored, stored], output  # the key alone, and in the curl example
-    assert f"localhost:{port}" in output
+    assert f"localhost:{url.rsplit(':', 1)[1]}" in output
     return keys[0]
 
 

@@ -9,13 +9,10 @@ from __future__ import annotations
 import base64
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -23,21 +20,14 @@ import pytest
 from tds.credits import ledger
 from tds.kit.db import Database
 from tds.models import Account
-from tests.conftest import FIXTURES
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.conftest import FIXTURES, poll, start_tds_serve
 
 
 class ServerProcess:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.env = os.environ | {"TDS_DATA_DIR": str(data_dir), "TDS_WORKERS": "1"}
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: subprocess.Popen[str] | None = None
         self.url = ""
 
     def tds(self, *args: str) -> str:
@@ -48,22 +38,7 @@ class ServerProcess:
         return done.stdout.decode().strip()
 
     def start(self) -> None:
-        port = _free_port()
-        self.url = f"http://127.0.0.1:{port}"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tds", "serve", "--port", str(port)],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for _ in range(300):
-            try:
-                httpx.get(f"{self.url}/healthz", timeout=1)
-                return
-            except httpx.TransportError:
-                assert self.process.poll() is None, "the server exited"
-                time.sleep(0.1)
-        raise AssertionError("the server did not start")
+        self.process, self.url = start_tds_serve(self.data_dir, env={"TDS_WORKERS": "1"})
 
     def kill(self) -> None:
         assert self.process is not None
@@ -83,15 +58,6 @@ def server_process(tmp_path: Path) -> Iterator[ServerProcess]:
     process.stop()
 
 
-def _poll(client: httpx.Client, render_id: str, until: tuple[str, ...]) -> dict[str, Any]:
-    for _ in range(600):
-        render: dict[str, Any] = client.get(f"/api/v1/renders/{render_id}").json()["render"]
-        if render["status"] in until:
-            return render
-        time.sleep(0.05)
-    raise AssertionError(f"render {render_id} never reached {until}")
-
-
 def test_sigkill_mid_render_then_restart_charges_each_render_once(
     server_process: ServerProcess,
 ) -> None:
@@ -108,13 +74,13 @@ def test_sigkill_mid_render_then_restart_charges_each_render_once(
     with httpx.Client(base_url=server_process.url, headers=headers, timeout=30) as client:
         first = client.post("/api/v1/renders", json=video).json()["render"]["id"]
         second = client.post("/api/v1/renders", json=video).json()["render"]["id"]
-        _poll(client, first, ("processing",))
+        poll(client, first, ("processing",), seconds=30)
         assert client.get("/api/v1/me").json()["credits_held"] == 100
     server_process.kill()  # no shutdown hook runs: the database is as the crash left it
 
     server_process.start()
     with httpx.Client(base_url=server_process.url, headers=headers, timeout=30) as client:
-        renders = [_poll(client, rid, ("done", "failed")) for rid in (first, second)]
+        renders = [poll(client, rid, ("done", "failed"), seconds=30) for rid in (first, second)]
         me = client.get("/api/v1/me").json()
     assert [r["status"] for r in renders] == ["done", "done"]
     assert [r["credits_used"] for r in renders] == [50, 50]
