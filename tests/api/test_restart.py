@@ -6,6 +6,7 @@ import base64
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tds.models import Render
 from tds.renders.service import MAX_ATTEMPTS
@@ -16,23 +17,25 @@ MakeServer = Callable[..., LiveServer]
 BODY = {"image_base64": base64.b64encode(png_bytes()).decode(), "resolution": "1k"}
 
 
-def _in_flight(make_server: MakeServer, data_dir: Path) -> tuple[LiveServer, Account, str]:
+def _in_flight(
+    make_server: MakeServer, **settings: Any
+) -> tuple[LiveServer, GateEngine, Account, str]:
     """A server whose engine has started a render and holds it there; the render's id."""
     engine = GateEngine()
-    live = make_server(engine, data_dir=data_dir)
+    live = make_server(engine, **settings)
     account = live.account(credits=100)
     with live.client(account) as client:
         render_id = client.post(
             "/api/v1/renders", json=BODY, headers={"Prefer": "respond-async"}
         ).json()["render"]["id"]
         assert engine.started.acquire(timeout=10)
-    return live, account, render_id
+    return live, engine, account, render_id
 
 
 def test_render_in_flight_at_shutdown_resumes_after_restart(
     make_server: MakeServer, tmp_path: Path
 ) -> None:
-    first, account, render_id = _in_flight(make_server, tmp_path / "data")
+    first, _engine, account, render_id = _in_flight(make_server, data_dir=tmp_path / "data")
     first.stop()  # the engine is stopped mid-render; the render stays in flight, still held
 
     second = make_server(ResizeEngine(), data_dir=tmp_path / "data")
@@ -46,7 +49,7 @@ def test_render_in_flight_at_shutdown_resumes_after_restart(
 def test_render_interrupted_too_often_fails_and_refunds(
     make_server: MakeServer, tmp_path: Path
 ) -> None:
-    first, account, render_id = _in_flight(make_server, tmp_path / "data")
+    first, _engine, account, render_id = _in_flight(make_server, data_dir=tmp_path / "data")
     with first.runtime.db.write() as session:  # as if it had been interrupted before
         session.get_one(Render, render_id).attempts = MAX_ATTEMPTS
     first.stop()
@@ -61,14 +64,10 @@ def test_render_interrupted_too_often_fails_and_refunds(
 
 
 def test_reaper_fails_and_refunds_a_render_past_its_lease(make_server: MakeServer) -> None:
-    engine = GateEngine()
-    live = make_server(engine, render_timeout_seconds=0.2, reaper_interval_seconds=3600)
-    account = live.account(credits=100)
+    live, engine, account, render_id = _in_flight(
+        make_server, render_timeout_seconds=0.2, reaper_interval_seconds=3600
+    )
     with live.client(account) as client:
-        render_id = client.post(
-            "/api/v1/renders", json=BODY, headers={"Prefer": "respond-async"}
-        ).json()["render"]["id"]
-        assert engine.started.acquire(timeout=10)
         time.sleep(0.3)
         assert live.runtime.reap() == [render_id]
         render = client.get(f"/api/v1/renders/{render_id}").json()["render"]
