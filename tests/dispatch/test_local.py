@@ -8,7 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tds.dispatch.local import LocalDispatcher, QueueFull
+from tds.dispatch.base import QueueFull
+from tds.dispatch.local import LocalDispatcher
 
 
 class Recorder:

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tds.dispatch.base import QueueFull
 from tds.engines.base import JobCanceled
 
 log = logging.getLogger("tds.dispatch")
@@ -35,10 +36,6 @@ class _Job:
     waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = field(
         default_factory=list
     )
-
-
-class QueueFull(Exception):
-    pass
 
 
 class LocalDispatcher:
@@ -72,7 +69,7 @@ class LocalDispatcher:
         self._threads.clear()
 
     # -- producer side ---------------------------------------------------------------------
-    def submit(self, render_id: str, account_id: str, max_in_flight: int) -> None:
+    def submit(self, render_id: str, account_id: str, max_in_flight: int, kind: str = "") -> None:
         with self._lock:
             if render_id in self._jobs:
                 return

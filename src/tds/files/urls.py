@@ -9,8 +9,8 @@ from tds.storage.base import is_valid_key
 PREFIX = "/files/"
 
 
-def file_url(base: str, key: str | None) -> str | None:
-    return f"{base}{PREFIX}{key}" if key else None
+def file_url(base: str, key: str) -> str:
+    return f"{base}{PREFIX}{key}"
 
 
 def own_key(url: str, bases: list[str]) -> str | None:

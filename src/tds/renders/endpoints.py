@@ -55,7 +55,7 @@ def _find_claim(rt: Runtime, principal: Principal, claim: Claim) -> IdempotencyK
 def _outcome(rt: Runtime, base: str, account_id: str, render_id: str) -> tuple[int, dict[str, Any]]:
     """The status code and body that describe the render now."""
     with rt.db.reader() as connection:
-        answer = render_response(connection, rt.dispatcher, base, account_id, render_id)
+        answer = render_response(connection, rt, base, account_id, render_id)
     render = answer.render
     if render.status == "failed":
         message = render.error.message if render.error else ""
@@ -161,7 +161,7 @@ def _envelope(
 ) -> schemas.RenderResponse:
     with rt.db.read() as session:
         credits = service.balance(session, principal.account_id)
-    return schemas.RenderResponse(render=render_view(render, base, rt.dispatcher), credits=credits)
+    return schemas.RenderResponse(render=render_view(render, base, rt), credits=credits)
 
 
 @router.get(
@@ -178,7 +178,7 @@ async def get_render(
 
 def _fetch(rt: Runtime, base: str, account_id: str, render_id: str) -> Response:
     with rt.db.reader() as connection:
-        answer = render_response(connection, rt.dispatcher, base, account_id, render_id)
+        answer = render_response(connection, rt, base, account_id, render_id)
     # Serialised directly: clients poll this, and FastAPI would validate the model again.
     return Response(answer.model_dump_json(), media_type="application/json")
 
@@ -203,7 +203,7 @@ def list_renders(
             session, principal.account_id, limit=limit, starting_after=starting_after
         )
     return schemas.RenderList(
-        data=[render_view(render, base, rt.dispatcher) for render in rows], has_more=has_more
+        data=[render_view(render, base, rt) for render in rows], has_more=has_more
     )
 
 

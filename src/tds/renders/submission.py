@@ -7,7 +7,7 @@ import secrets
 from fastapi.concurrency import run_in_threadpool
 
 from tds.catalogue import PLANS
-from tds.dispatch.local import QueueFull
+from tds.dispatch.base import QueueFull
 from tds.exceptions import ImageUrlUnfetchable, ModelUnavailable
 from tds.files.urls import own_key
 from tds.idempotency import service as idempotency
@@ -49,7 +49,9 @@ async def submit(
     image, parent = await _source(rt, base, principal, body)
     render_id = await run_in_threadpool(_create, rt, principal, body, image, parent, claim)
     try:
-        rt.dispatcher.submit(render_id, principal.account_id, PLANS[principal.plan].max_in_flight)
+        rt.dispatcher.submit(
+            render_id, principal.account_id, PLANS[principal.plan].max_in_flight, body.kind
+        )
     except QueueFull:
         await run_in_threadpool(_fail_unqueued, rt, render_id)
         raise _queue_full() from None

@@ -8,10 +8,9 @@ from typing import Any
 from sqlalchemy import Connection, Row
 
 from tds import catalogue
-from tds.dispatch.local import LocalDispatcher
-from tds.files.urls import file_url
 from tds.models import Render
 from tds.renders import schemas, service
+from tds.server.runtime import Runtime
 
 
 def _name(find: Callable[[str], catalogue.Option | None], value: str | None) -> str | None:
@@ -19,10 +18,9 @@ def _name(find: Callable[[str], catalogue.Option | None], value: str | None) -> 
     return option.name if option else value
 
 
-def render_view(
-    render: Render | Row[Any], base: str, dispatcher: LocalDispatcher
-) -> schemas.Render:
+def render_view(render: Render | Row[Any], base: str, rt: Runtime) -> schemas.Render:
     """`render` is an ORM object or a Core row of the renders table (same attributes)."""
+    dispatcher, storage = rt.dispatcher, rt.storage
     in_flight = render.status in ("queued", "processing")
     progress = dispatcher.progress(render.id) if in_flight else None
     if render.status == "done":
@@ -46,9 +44,9 @@ def render_view(
         input_type=render.input_type,
         width=render.width,
         height=render.height,
-        input_image_url=file_url(base, render.input_key) or "",
-        output_image_url=file_url(base, render.output_key),
-        output_video_url=file_url(base, render.video_key),
+        input_image_url=storage.url(base, render.input_key),
+        output_image_url=storage.url(base, render.output_key) if render.output_key else None,
+        output_video_url=storage.url(base, render.video_key) if render.video_key else None,
         cost=render.cost,
         credits_used=render.credits_used,
         progress=schemas.Progress(value=progress[0], max=progress[1]) if progress else None,
@@ -67,10 +65,10 @@ def render_view(
 
 
 def render_response(
-    connection: Connection, dispatcher: LocalDispatcher, base: str, account_id: str, render_id: str
+    connection: Connection, rt: Runtime, base: str, account_id: str, render_id: str
 ) -> schemas.RenderResponse:
     """One of the account's renders with the account's balance: every answer about a render."""
     render = service.get_with_balance(connection, account_id, render_id)
     return schemas.RenderResponse(
-        render=render_view(render, base, dispatcher), credits=render.account_credits
+        render=render_view(render, base, rt), credits=render.account_credits
     )

@@ -15,6 +15,7 @@ import anyio
 import anyio.to_thread
 
 from tds.config import Settings
+from tds.dispatch.base import Dispatcher
 from tds.dispatch.local import LocalDispatcher
 from tds.engines import registry
 from tds.engines.base import Engine
@@ -28,7 +29,7 @@ from tds.kit.db import Database, utcnow
 from tds.renders import service as renders
 from tds.renders.worker import RenderExecutor
 from tds.server.rate_limit import RateLimiter
-from tds.storage.local import LocalStorage
+from tds.storage import Storage, open_storage
 
 log = logging.getLogger("tds.server")
 
@@ -37,9 +38,9 @@ log = logging.getLogger("tds.server")
 class Runtime:
     settings: Settings
     db: Database
-    storage: LocalStorage
+    storage: Storage
     engines: EngineRouter
-    dispatcher: LocalDispatcher
+    dispatcher: Dispatcher
     fetcher: ImageFetcher
     key_secret: bytes
     rate_limiter: RateLimiter
@@ -58,9 +59,9 @@ class Runtime:
         fetcher: ImageFetcher | None = None,
     ) -> Runtime:
         settings.prepare_data_dir()
+        storage = open_storage(settings)  # first: a bucket that does not answer stops us here
         migrate.upgrade(settings.sqlalchemy_url)
         db = Database(settings.sqlalchemy_url)
-        storage = LocalStorage(settings.files_dir)
         engines = (
             EngineRouter.single(engine)
             if engine is not None
@@ -121,6 +122,7 @@ class Runtime:
         if self._reaper:
             self._reaper.join(5)
         await self.fetcher.aclose()
+        self.storage.close()
         self.db.dispose()
 
     def reap(self) -> list[str]:

@@ -13,6 +13,14 @@ KEY_PATTERN = re.compile(r"(uploads|inputs|renders)/[A-Za-z0-9_-]{32}\.(png|jpg|
 
 CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "mp4": "video/mp4"}
 
+# Keys are random and never reused, so the object at a key never changes.
+CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+
+class StorageUnavailable(RuntimeError):
+    """The configured storage cannot be used (misconfigured or unreachable): the server does
+    not start."""
+
 
 def new_key(area: str, extension: str) -> str:
     return f"{area}/{secrets.token_urlsafe(24)}.{extension}"
@@ -60,3 +68,14 @@ class Storage(Protocol):
         ...
 
     def exists(self, key: str) -> bool: ...
+
+    def url(self, base: str, key: str) -> str:
+        """Where a client downloads the object; `base` is this server's own base URL."""
+        ...
+
+    def key_for_url(self, url: str) -> str | None:
+        """The key when `url` is one of this backend's own object URLs (beyond this server's
+        `/files/` URLs, which tds.files.urls.own_key recognises), else None."""
+        ...
+
+    def close(self) -> None: ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from tds.files.urls import file_url
 from tds.storage.base import is_valid_key
 
 
@@ -37,3 +38,12 @@ class LocalStorage:
             return self.path(key).is_file()
         except FileNotFoundError:
             return False
+
+    def url(self, base: str, key: str) -> str:
+        return file_url(base, key)
+
+    def key_for_url(self, url: str) -> str | None:
+        return None  # its only URLs are this server's /files/ URLs
+
+    def close(self) -> None:
+        pass

@@ -12,7 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from starlette.datastructures import UploadFile
 
 from tds.exceptions import InvalidRequest
-from tds.files.urls import file_url
 from tds.idempotency import service as idempotency
 from tds.images.intake import CleanImage, decode_base64
 from tds.keys.service import Principal
@@ -74,7 +73,7 @@ def _store(
         upload = service.create(session, put, principal.account_id, image)
         body = Upload(
             id=upload.id,
-            url=file_url(base, upload.storage_key) or "",
+            url=rt.storage.url(base, upload.storage_key),
             content_type=upload.content_type,
             width=upload.width,
             height=upload.height,

@@ -26,7 +26,7 @@ def gallery(
         rows, has_more = service.list_owned(
             session, user.account_id, limit=PAGE_SIZE, starting_after=starting_after
         )
-        renders = [render_view(row, base, rt.dispatcher) for row in rows]
+        renders = [render_view(row, base, rt) for row in rows]
     return page(request, "gallery.html", user, renders=renders, has_more=has_more)
 
 
@@ -35,9 +35,7 @@ def render_page(
     request: Request, render_id: str, rt: RuntimeDep, base: BaseUrl, user: User
 ) -> Response:
     with rt.db.read() as session:
-        render = render_view(
-            service.get_owned(session, user.account_id, render_id), base, rt.dispatcher
-        )
+        render = render_view(service.get_owned(session, user.account_id, render_id), base, rt)
         children = list(
             session.scalars(
                 select(Render)

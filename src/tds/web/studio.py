@@ -99,5 +99,5 @@ async def poll(render_id: str, rt: RuntimeDep, base: BaseUrl, user: User) -> JSO
 
 def _describe(rt: Runtime, base: str, account_id: str, render_id: str) -> dict[str, object]:
     with rt.db.reader() as connection:
-        answer = render_response(connection, rt.dispatcher, base, account_id, render_id)
+        answer = render_response(connection, rt, base, account_id, render_id)
     return answer.model_dump(mode="json")

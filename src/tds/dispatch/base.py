@@ -1,0 +1,34 @@
+"""What the API needs from whatever runs renders: in this process, or on Celery workers."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class QueueFull(Exception):
+    """No room for another render now; nothing was held for it."""
+
+
+class Dispatcher(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def has_room(self) -> bool: ...
+
+    def submit(self, render_id: str, account_id: str, max_in_flight: int, kind: str) -> None:
+        """Queue a render whose row is committed; QueueFull (or ModelUnavailable) when it cannot
+        be queued."""
+        ...
+
+    def cancel(self, render_id: str) -> None:
+        """Stop the render's work; called once its final state is in the database."""
+        ...
+
+    def progress(self, render_id: str) -> tuple[int, int] | None: ...
+
+    def queue_position(self, render_id: str) -> int | None: ...
+
+    async def wait(self, render_id: str, timeout: float) -> bool:
+        """Wait until the render reached a final state; False when `timeout` ran out first."""
+        ...
