@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,17 @@ from tds.fetch.fetcher import ImageFetcher
 from tds.keys import service as keys
 from tds.server.app import create_app
 from tds.server.runtime import Runtime
+from tests.databases import database_url
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 # Servers under test enhance on the preview engine's fast path: Real-ESRGAN takes seconds an
 # image on the CPU, and its own tests (tests/engines) exercise it.
 os.environ.setdefault("TDS_PREVIEW_UPSCALER", "fast")
+
+# The database behind the `server` and `make_server` servers: `make test` runs the suites that
+# use them once on SQLite and once more with TDS_TEST_DATABASE=postgresql.
+TEST_DATABASE = os.environ.get("TDS_TEST_DATABASE", "sqlite")
 
 
 @dataclass
@@ -82,7 +88,7 @@ class LiveServer:
         return runtime
 
     def client(self, account: Account | None = None, **options: Any) -> httpx.Client:
-        headers = account.headers if account else {}
+        headers = (account.headers if account else {}) | options.pop("headers", {})
         return httpx.Client(base_url=self.url, headers=headers, timeout=120, **options)
 
     def account(self, *, credits: int = 100, plan: str = "free") -> Account:
@@ -114,10 +120,21 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
     return Settings(**(values | overrides))
 
 
+def test_database(stack: ExitStack, folder: Path) -> dict[str, Any]:
+    """Settings for a fresh database of TEST_DATABASE's kind, dropped when `stack` closes."""
+    if TEST_DATABASE == "sqlite":
+        return {}  # the data dir's own SQLite file
+    return {"database_url": stack.enter_context(database_url(TEST_DATABASE, folder))}
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The shared server, on the real preview engine."""
-    with LiveServer(make_settings(tmp_path_factory.mktemp("tds-data"))) as live:
+    folder = tmp_path_factory.mktemp("tds-data")
+    with ExitStack() as stack:
+        live = stack.enter_context(
+            LiveServer(make_settings(folder, **test_database(stack, folder)))
+        )
         yield live
 
 
@@ -125,6 +142,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 def make_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     """Start a server of the test's own, e.g. with another engine or settings."""
     started: list[LiveServer] = []
+    databases = ExitStack()
+    database_for: dict[Path, dict[str, Any]] = {}  # a restarted server finds its database again
 
     def start(
         engine: Engine | None = None,
@@ -134,15 +153,20 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
         **overrides: Any,
     ) -> LiveServer:
         data_dir = data_dir or tmp_path / f"data{len(started)}"
+        if "database_url" not in overrides:
+            if data_dir not in database_for:
+                database_for[data_dir] = test_database(databases, data_dir)
+            overrides |= database_for[data_dir]
         settings = make_settings(data_dir, **overrides)
         live = LiveServer(settings, engine=engine, fetcher=fetcher).__enter__()
         started.append(live)
         return live
 
-    yield start
-    for live in started:
-        if live.thread.is_alive():
-            live.stop()
+    with databases:
+        yield start
+        for live in started:
+            if live.thread.is_alive():
+                live.stop()
 
 
 def png_bytes(

@@ -5,7 +5,10 @@ The real preview engine is used everywhere else.
 
 from __future__ import annotations
 
+import os
 import threading
+import time
+from pathlib import Path
 
 from tds.engines.base import EngineError, Job, Kind, Output, Progress
 
@@ -56,4 +59,27 @@ class GateEngine(ResizeEngine):
         while not self.gate.wait(0.02):
             step = min(step + 1, 99)
             progress(step, 100)  # raises JobCanceled once the render is canceled
+        return super().run(job, progress)
+
+
+class SleepEngine(ResizeEngine):
+    """A fixed cost per render, for Celery workers started as real processes by the tests and the
+    benchmark: `TDS_ENGINE=tests.fakes:SleepEngine`. It reports progress every 20 ms (so cancels
+    land) and, when TDS_TEST_ENGINE_PIDFILE is set, writes its process id there as it starts,
+    so a test can kill the very process that renders."""
+
+    name = "sleep"
+
+    def __init__(self) -> None:
+        self.seconds = float(os.environ.get("TDS_TEST_ENGINE_SECONDS", "0.2"))
+        self.pidfile = os.environ.get("TDS_TEST_ENGINE_PIDFILE")
+
+    def run(self, job: Job, progress: Progress) -> Output:
+        if self.pidfile:
+            Path(self.pidfile).write_text(str(os.getpid()))
+        deadline = time.monotonic() + self.seconds
+        steps = max(1, int(self.seconds / 0.02))
+        for step in range(steps):
+            time.sleep(max(0.0, min(0.02, deadline - time.monotonic())))
+            progress(step + 1, steps + 1)  # raises JobCanceled once the render is canceled
         return super().run(job, progress)

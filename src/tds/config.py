@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
 
 
 class Settings(BaseSettings):
@@ -27,13 +30,58 @@ class Settings(BaseSettings):
         description="Server secret (pepper) for API key digests; generated into data_dir if unset.",
     )
 
-    engine: str = Field(default="preview", description="The engine for every kind by default.")
+    storage: Literal["local", "s3"] = Field(
+        default="local",
+        description="Where stored images live: local (files in data_dir) or s3 (a bucket).",
+    )
+    s3_bucket: str | None = Field(
+        default=None, description="The bucket objects are stored in; required with storage=s3."
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None,
+        description="An S3-compatible server's URL (MinIO, R2, Garage, …); unset for AWS S3.",
+    )
+    s3_region: str | None = Field(
+        default=None, description="The bucket's region; unset: boto3's own (AWS_REGION, …)."
+    )
+    s3_public_url: str | None = Field(
+        default=None,
+        description="Base URL under which the bucket's objects are public (a public bucket or a "
+        "CDN): object URLs are <s3_public_url>/<key>. Unset: presigned URLs.",
+    )
+    s3_url_expiry_seconds: int = Field(
+        default=MAX_PRESIGN_SECONDS,
+        ge=1,
+        le=MAX_PRESIGN_SECONDS,
+        description="How long a presigned object URL works (at most 7 days, SigV4's limit).",
+    )
+
+    engine: str = Field(
+        default="preview",
+        description="The engine for every kind by default: a built-in name, or "
+        "package.module:Class for an engine of your own.",
+    )
     engine_for: dict[str, str] = Field(
         default_factory=dict,
         description='Another engine for some kinds, as JSON: {"video": "preview"}.',
     )
     workers: int = Field(
         default_factory=lambda: os.cpu_count() or 1, description="In-process render workers."
+    )
+    broker_url: str | None = Field(
+        default=None,
+        description="Redis URL (redis://host:6379/0): run renders on Celery workers (`tds worker`) "
+        "instead of in this process.",
+    )
+    broker_prefix: str = Field(
+        default="tds:",
+        description="Prefix of every Redis key, queue and channel tds uses, so several "
+        "deployments can share one Redis.",
+    )
+    queue_for: dict[str, str] = Field(
+        default_factory=dict,
+        description='Celery queue for some kinds, as JSON: {"video": "gpu"}. By default video '
+        "renders go to `video`, diffusion renders to `gpu`, the rest to `cpu`.",
     )
     max_queued: int = Field(default=1000, description="Renders waiting at once before 503.")
     max_wait_seconds: float = Field(
@@ -75,6 +123,11 @@ class Settings(BaseSettings):
         description='Web origins allowed to call the API from a browser, as JSON: ["https://a.b"].',
     )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="text, or json: one JSON object per line with time, level, logger, message, "
+        "request_id and exception.",
+    )
 
     def prepare_data_dir(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ import typer
 
 from tds import __version__
 from tds.cli import admin, client_commands
+from tds.cli.worker import worker
 
 if TYPE_CHECKING:
     from tds.config import Settings
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 app.add_typer(admin.app, name="admin")
 client_commands.register(app)
+app.command()(worker)
 
 DEMO_EMAIL = "demo@tds.local"
 
@@ -68,6 +70,7 @@ def serve(
 
     from tds.config import Settings
     from tds.server.app import create_app
+    from tds.server.logs import log_config
 
     settings = Settings()
     if demo:
@@ -83,6 +86,7 @@ def serve(
         host=host,
         port=port,
         log_level=settings.log_level,
+        log_config=log_config(settings.log_level, settings.log_format),
         proxy_headers=True,
     )
 

@@ -9,15 +9,21 @@ class QueueFull(Exception):
     """No room for another render now; nothing was held for it."""
 
 
+class QueueUnavailable(Exception):
+    """The queue cannot be reached (Redis is down): no render can be accepted now."""
+
+
 class Dispatcher(Protocol):
     def start(self) -> None: ...
 
     def stop(self) -> None: ...
 
-    def has_room(self) -> bool: ...
+    def has_room(self) -> bool:
+        """Whether another render fits; QueueUnavailable when the queue cannot be reached."""
+        ...
 
     def submit(self, render_id: str, account_id: str, max_in_flight: int, kind: str) -> None:
-        """Queue a render whose row is committed; QueueFull (or ModelUnavailable) when it cannot
+        """Queue a render whose row is committed; QueueFull or QueueUnavailable when it cannot
         be queued."""
         ...
 

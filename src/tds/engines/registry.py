@@ -18,10 +18,12 @@ def names() -> list[str]:
 
 
 def load(name: str) -> Engine:
-    try:
-        target = _ENGINES[name]
-    except KeyError:
-        raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(names())}") from None
+    """A built-in engine by name, or an engine class of your own as `package.module:Class`."""
+    target = name if ":" in name else _ENGINES.get(name)
+    if target is None:
+        raise ValueError(
+            f"unknown engine {name!r}; choose one of {', '.join(names())} or give module:Class"
+        )
     module, _, attr = target.partition(":")
     engine: Engine = getattr(importlib.import_module(module), attr)()
     return engine

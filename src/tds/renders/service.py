@@ -7,12 +7,13 @@ its hold.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Row, bindparam, insert, select, update
+from sqlalchemy import JSON, Connection, Row, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tds import catalogue
@@ -34,6 +35,8 @@ from tds.models import Account, Render
 from tds.models.render import FINAL, IN_FLIGHT
 from tds.renders.schemas import RenderCreate
 from tds.storage.base import Put, new_key
+
+log = logging.getLogger("tds.renders")
 
 MAX_ATTEMPTS = 2  # a render interrupted twice by restarts fails instead of trying again
 DEFAULT_STRENGTH = 0.5
@@ -302,23 +305,30 @@ class Pending:
     max_in_flight: int
 
 
+def _retry_or_fail(session: Session, render: Render) -> bool:
+    """An interrupted render goes back to queued, or fails and is refunded after MAX_ATTEMPTS."""
+    if render.attempts >= MAX_ATTEMPTS:
+        fail(
+            session,
+            render.id,
+            "interrupted",
+            "The render was interrupted twice (a restart, a lost worker); "
+            "its credits were refunded.",
+            statuses=("processing",),
+        )
+        return False
+    render.status = "queued"
+    session.flush()
+    return True
+
+
 def recover(session: Session) -> list[Pending]:
     """After a restart: requeue interrupted renders (or fail them after MAX_ATTEMPTS).
 
     Returns every queued render, oldest first, for the dispatcher.
     """
     for render in session.scalars(select(Render).where(Render.status == "processing")):
-        if render.attempts >= MAX_ATTEMPTS:
-            fail(
-                session,
-                render.id,
-                "interrupted",
-                "The server restarted during this render twice; its credits were refunded.",
-                statuses=("processing",),
-            )
-        else:
-            render.status = "queued"
-    session.flush()
+        _retry_or_fail(session, render)
     rows = session.execute(
         select(Render.id, Render.account_id, Account.plan)
         .join(Account, Account.id == Render.account_id)
@@ -326,6 +336,55 @@ def recover(session: Session) -> list[Pending]:
         .order_by(Render.created_at)
     )
     return [Pending(row.id, row.account_id, PLANS[row.plan].max_in_flight) for row in rows]
+
+
+def resume_redelivered(session: Session, render_id: str) -> None:
+    """A queue delivered a render that is already processing: the worker that had it died
+    (its job came back unacknowledged). Queue it again, or fail and refund it after
+    MAX_ATTEMPTS; a render in any other state is left alone."""
+    render = session.get(Render, render_id, with_for_update=True)
+    if render is not None and render.status == "processing":
+        log.warning("render %s: its worker was lost during attempt %d", render_id, render.attempts)
+        _retry_or_fail(session, render)
+
+
+def account_at_limit(session: Session, render_id: str) -> bool:
+    """Whether the render's account already runs as many renders as its plan allows."""
+    row = session.execute(
+        select(Render.account_id, Account.plan)
+        .join(Account, Account.id == Render.account_id)
+        .where(Render.id == render_id)
+    ).first()
+    if row is None:
+        return False
+    running = session.scalar(
+        select(func.count()).where(
+            Render.account_id == row.account_id, Render.status == "processing"
+        )
+    )
+    return (running or 0) >= PLANS[row.plan].max_in_flight
+
+
+def is_final(session: Session, render_id: str) -> bool:
+    status = session.scalar(select(Render.status).where(Render.id == render_id))
+    return status is None or status in FINAL
+
+
+def queued_count(session: Session) -> int:
+    return session.scalar(select(func.count()).where(Render.status == "queued")) or 0
+
+
+def queue_position(session: Session, render_id: str) -> int | None:
+    """1 + the renders queued before this one, oldest first (Celery queues are FIFO)."""
+    mine = session.execute(
+        select(Render.status, Render.created_at).where(Render.id == render_id)
+    ).first()
+    if mine is None or mine.status != "queued":
+        return None
+    ahead = session.scalar(
+        select(func.count()).where(Render.status == "queued", Render.created_at < mine.created_at)
+    )
+    return (ahead or 0) + 1
 
 
 def list_owned(

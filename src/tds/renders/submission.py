@@ -7,7 +7,7 @@ import secrets
 from fastapi.concurrency import run_in_threadpool
 
 from tds.catalogue import PLANS
-from tds.dispatch.base import QueueFull
+from tds.dispatch.base import QueueFull, QueueUnavailable
 from tds.exceptions import ImageUrlUnfetchable, ModelUnavailable
 from tds.files.urls import own_key
 from tds.idempotency import service as idempotency
@@ -29,6 +29,13 @@ def _queue_full() -> ModelUnavailable:
     )
 
 
+def _queue_unreachable() -> ModelUnavailable:
+    return ModelUnavailable(
+        "The render queue cannot be reached; nothing was charged. Retry in a minute.",
+        headers={"Retry-After": "60"},
+    )
+
+
 async def submit(
     rt: Runtime,
     principal: Principal,
@@ -38,23 +45,28 @@ async def submit(
     claim: Claim | None = None,
 ) -> str:
     """Accept a render: refuse what cannot run before holding anything, then hold its cost,
-    store its input and queue it. Its id.
+    store its input and queue it once that is committed. Its id.
 
     With a `claim`, a concurrent request that claimed the same Idempotency-Key first makes this
     raise IntegrityError, having held and stored nothing.
     """
     service.check_allowed(principal, body, rt.engines.kinds)
-    if not rt.dispatcher.has_room():
+    try:
+        room = await run_in_threadpool(rt.dispatcher.has_room)
+    except QueueUnavailable:
+        raise _queue_unreachable() from None
+    if not room:
         raise _queue_full()
     image, parent = await _source(rt, base, principal, body)
     render_id = await run_in_threadpool(_create, rt, principal, body, image, parent, claim)
+    max_in_flight = PLANS[principal.plan].max_in_flight
     try:
-        rt.dispatcher.submit(
-            render_id, principal.account_id, PLANS[principal.plan].max_in_flight, body.kind
+        await run_in_threadpool(
+            rt.dispatcher.submit, render_id, principal.account_id, max_in_flight, body.kind
         )
-    except QueueFull:
+    except (QueueFull, QueueUnavailable) as error:
         await run_in_threadpool(_fail_unqueued, rt, render_id)
-        raise _queue_full() from None
+        raise (_queue_full() if isinstance(error, QueueFull) else _queue_unreachable()) from None
     return render_id
 
 
@@ -72,8 +84,10 @@ async def _source(
     else:
         assert body.image_url is not None
         bases = [base, *([settings.public_url] if settings.public_url else [])]
-        key = own_key(body.image_url, bases)
-        if key is not None:  # our own file: read it from storage, never over the network
+        # Our own file (a /files/ URL, or the bucket's URL of one of our objects): read it
+        # from storage, never over the network.
+        key = own_key(body.image_url, bases) or rt.storage.key_for_url(body.image_url)
+        if key is not None:
             try:
                 data = await run_in_threadpool(rt.storage.get, key)
             except FileNotFoundError:
@@ -119,4 +133,9 @@ def _create(
 
 def _fail_unqueued(rt: Runtime, render_id: str) -> None:
     with rt.db.write() as session:
-        service.fail(session, render_id, "model_unavailable", "The render queue was full.")
+        service.fail(
+            session,
+            render_id,
+            "model_unavailable",
+            "The render could not be queued; its credits were refunded.",
+        )

@@ -67,12 +67,18 @@ class Runtime:
             if engine is not None
             else EngineRouter.build(settings.engine, settings.engine_for, registry.load)
         )
-        engines.setup()
-        dispatcher = LocalDispatcher(
-            RenderExecutor(db, storage, engines, settings),
-            workers=settings.workers,
-            max_queued=settings.max_queued,
-        )
+        dispatcher: Dispatcher
+        if settings.broker_url:  # Celery workers load the engines and run the renders
+            from tds.dispatch.distributed import CeleryDispatcher
+
+            dispatcher = CeleryDispatcher(settings, db)
+        else:
+            engines.setup()
+            dispatcher = LocalDispatcher(
+                RenderExecutor(db, storage, engines, settings),
+                workers=settings.workers,
+                max_queued=settings.max_queued,
+            )
         runtime = cls(
             settings=settings,
             db=db,
@@ -89,11 +95,12 @@ class Runtime:
             login_limiter=RateLimiter(settings.login_rate_limit),
             image_limiter=anyio.CapacityLimiter(max(2, settings.workers)),
         )
-        with db.write() as session:
-            pending = renders.recover(session)
         dispatcher.start()
-        for job in pending:  # renders interrupted by the last shutdown resume here
-            dispatcher.submit(job.render_id, job.account_id, job.max_in_flight)
+        if isinstance(dispatcher, LocalDispatcher):  # Celery jobs outlive an API restart
+            with db.write() as session:
+                pending = renders.recover(session)
+            for job in pending:  # renders interrupted by the last shutdown resume here
+                dispatcher.submit(job.render_id, job.account_id, job.max_in_flight)
         runtime._reaper = threading.Thread(target=runtime._reap_forever, name="tds-reaper")
         runtime._reaper.daemon = True
         runtime._reaper.start()

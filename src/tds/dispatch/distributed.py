@@ -1,0 +1,106 @@
+"""The API side of Celery workers: publish committed renders, follow them through Redis.
+
+Nothing here runs renders (see tds.dispatch.worker). Queue depth and positions come from the
+database, which every API process shares; progress, cancel requests and "finished" wake-ups
+travel through Redis (tds.dispatch.signals).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import redis
+from kombu.exceptions import KombuError, OperationalError
+
+from tds.config import Settings
+from tds.dispatch.base import QueueUnavailable
+from tds.dispatch.queues import RENDER_TASK, make_celery, queue_for
+from tds.dispatch.signals import FinishedListener, RenderSignals, connect
+from tds.kit.db import Database
+from tds.renders import service
+
+log = logging.getLogger("tds.dispatch")
+
+# A waiter re-reads the database this often at first, then less and less: it only matters
+# when a pub/sub message was lost.
+FIRST_POLL_SECONDS = 0.5
+MAX_POLL_SECONDS = 5.0
+
+
+class CeleryDispatcher:
+    def __init__(self, settings: Settings, db: Database) -> None:
+        assert settings.broker_url
+        self._settings = settings
+        self._db = db
+        self._celery = make_celery(settings)
+        self.signals = RenderSignals(connect(settings.broker_url), settings.broker_prefix)
+        self._listener = FinishedListener(self.signals)
+
+    def start(self) -> None:
+        self._listener.start()
+
+    def stop(self) -> None:
+        self._listener.stop()
+        self.signals.client.close()
+
+    # -- producer side ---------------------------------------------------------------------
+    def has_room(self) -> bool:
+        if not self.signals.ping():
+            raise QueueUnavailable
+        with self._db.read() as session:
+            return service.queued_count(session) < self._settings.max_queued
+
+    def submit(self, render_id: str, account_id: str, max_in_flight: int, kind: str) -> None:
+        try:
+            self._celery.send_task(
+                RENDER_TASK,
+                args=[render_id],
+                queue=queue_for(self._settings, kind),
+                retry=True,
+                retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},
+            )
+        except (OperationalError, KombuError, redis.RedisError, OSError) as error:
+            log.error("render %s: could not publish its job: %s", render_id, error)
+            raise QueueUnavailable from error
+
+    def cancel(self, render_id: str) -> None:
+        try:
+            self.signals.request_cancel(render_id)  # a running worker stops at its next report
+            self.signals.finished(render_id)
+        except redis.RedisError as error:  # the worker's start() still sees the final state
+            log.warning("render %s: cancel signal not sent: %s", render_id, error)
+
+    # -- observers -------------------------------------------------------------------------
+    def progress(self, render_id: str) -> tuple[int, int] | None:
+        try:
+            return self.signals.progress(render_id)
+        except redis.RedisError:
+            return None
+
+    def queue_position(self, render_id: str) -> int | None:
+        with self._db.read() as session:
+            return service.queue_position(session, render_id)
+
+    async def wait(self, render_id: str, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        poll = FIRST_POLL_SECONDS
+        while True:
+            future = self._listener.add(render_id)  # before reading, so no wake-up is missed
+            try:
+                if await self._db.run_read(self._finished, render_id):
+                    return True
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                try:  # woken: read the database again, it has the final word
+                    await asyncio.wait_for(asyncio.shield(future), min(poll, remaining))
+                except TimeoutError:
+                    poll = min(poll * 2, MAX_POLL_SECONDS)
+            finally:
+                self._listener.remove(render_id, future)
+
+    def _finished(self, render_id: str) -> bool:
+        with self._db.read() as session:
+            return service.is_final(session, render_id)
