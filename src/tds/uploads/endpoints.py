@@ -15,6 +15,7 @@ from tds.exceptions import InvalidRequest
 from tds.idempotency import service as idempotency
 from tds.images.intake import CleanImage, decode_base64
 from tds.keys.service import Principal
+from tds.models import Upload as UploadRow
 from tds.server.deps import ApiPrincipal, BaseUrl, RuntimeDep
 from tds.server.openapi import errors
 from tds.server.runtime import Runtime
@@ -92,13 +93,21 @@ def _store(
         return body
 
 
-def _replayed(rt: Runtime, principal: Principal, claim: tuple[str, str]) -> JSONResponse | None:
+def _replayed(
+    rt: Runtime, principal: Principal, base: str, claim: tuple[str, str]
+) -> JSONResponse | None:
     with rt.db.read() as session:
         row = idempotency.find(session, principal.account_id, *claim)
         if row is None or row.response is None or row.status_code is None:
             return None
+        body = dict(row.response)
+        # The URL is made afresh, as a render's are on every read: a presigned S3 URL kept
+        # with the first answer may have expired since.
+        upload = session.get(UploadRow, body["id"]) if isinstance(body.get("id"), str) else None
+        if upload is not None:
+            body["url"] = rt.storage.url(base, upload.storage_key)
         return JSONResponse(
-            row.response, status_code=row.status_code, headers={"Idempotent-Replayed": "true"}
+            body, status_code=row.status_code, headers={"Idempotent-Replayed": "true"}
         )
 
 
@@ -127,14 +136,14 @@ async def create_upload(
     if idempotency_key is not None:
         fp = idempotency.fingerprint("POST", "/api/v1/uploads", hashlib.sha256(data).hexdigest())
         claim = (idempotency.validate_key(idempotency_key), fp)
-        if replay := await rt.db.run_read(_replayed, rt, principal, claim):
+        if replay := await rt.db.run_read(_replayed, rt, principal, base, claim):
             return replay
     image = await rt.clean_image(data)
     try:
         body = await run_in_threadpool(_store, rt, principal, base, image, claim)
     except IntegrityError:
         # A concurrent request with the same key won the claim; answer as it did.
-        if claim and (replay := await rt.db.run_read(_replayed, rt, principal, claim)):
+        if claim and (replay := await rt.db.run_read(_replayed, rt, principal, base, claim)):
             return replay
         raise
     return JSONResponse(body, status_code=201)
