@@ -11,7 +11,8 @@ class TdsError(Exception):
 
     `status` is None when no answer came (TdsConnectionError, RenderTimeout); `body` is the
     server's JSON answer (`{"error": {...}}`) or an empty dict; `param` names the offending
-    field when the server said which; `retry_after` is the server's Retry-After in seconds.
+    field when the server said which; `retry_after` is the server's Retry-After in seconds;
+    `request_id` is the id the server gave the request (quote it to support), when it answered.
     """
 
     code: str = "error"
@@ -36,6 +37,10 @@ class TdsError(Exception):
         self.headers: dict[str, str] = {k.lower(): v for k, v in (headers or {}).items()}
         detail = self.body.get("error")
         self.param: str | None = detail.get("param") if isinstance(detail, dict) else None
+        found = detail.get("request_id") if isinstance(detail, dict) else None
+        self.request_id: str | None = (
+            found if isinstance(found, str) else self.headers.get("x-request-id")
+        )
         self.retry_after: float | None = _seconds(self.headers.get("retry-after"))
 
     def __str__(self) -> str:

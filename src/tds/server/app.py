@@ -15,7 +15,7 @@ from tds.engines.base import Engine
 from tds.fetch.fetcher import ImageFetcher
 from tds.files.endpoints import router as files_router
 from tds.renders.endpoints import router as renders_router
-from tds.server import errors, openapi
+from tds.server import errors, metrics, openapi, request_id
 from tds.server.body_limit import BodyLimit
 from tds.server.deps import known_query_params
 from tds.server.headers import SecurityHeaders
@@ -28,9 +28,11 @@ DESCRIPTION = """\
 One REST API from a CAD viewport to an architectural render.
 
 Authenticate every `/api/v1` request with `Authorization: Bearer tds_live_…`. Errors are
-`{"error": {"code", "message"}}`: 400 bad request, 401 bad key, 402 out of credits,
-403 plan limit, 404 not found, 409 conflict, 413 too large, 429 slow down,
-502 model failed (credits refunded), 503 queue full. Credits are spent only on success.
+`{"error": {"code", "message", "request_id"}}`: 400 bad request, 401 bad key,
+402 out of credits, 403 plan limit, 404 not found, 409 conflict, 413 too large,
+429 slow down, 502 model failed (credits refunded), 503 queue full. Credits are spent only
+on success. Every answer carries an `X-Request-Id` header (yours, if you sent a sane one);
+quote it to support.
 """
 
 # JSON base64 inflates an image by 4/3; leave room for the other fields.
@@ -69,12 +71,28 @@ def create_app(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Prefer"],
-            expose_headers=["Location", "Retry-After", "Idempotent-Replayed", "Preference-Applied"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Idempotency-Key",
+                "Prefer",
+                request_id.HEADER,
+            ],
+            expose_headers=[
+                "Location",
+                "Retry-After",
+                "Idempotent-Replayed",
+                "Preference-Applied",
+                request_id.HEADER,
+            ],
             max_age=600,
         )
     errors.install(app)
     openapi.without_validation_422(app)
+    # Outside everything else, Starlette's 500 handler included: every answer has its id, and
+    # is counted with its final status.
+    observed = metrics.install(app)
+    request_id.wrap_outermost(app, request_id.RequestId, observed.middleware)
 
     api = APIRouter(prefix="/api/v1", dependencies=[Depends(known_query_params)])
     for router in (accounts_router, styles_router, uploads_router, renders_router):

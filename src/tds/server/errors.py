@@ -9,10 +9,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tds.exceptions import TdsError
+from tds.server import request_id
 
 log = logging.getLogger("tds.server")
 
@@ -29,9 +30,12 @@ _HTTP_CODES = {
 
 
 class ErrorDetail(BaseModel):
-    code: str
-    message: str
-    param: str | None = None
+    code: str = Field(description="Stable, snake_case: what went wrong, for programs.")
+    message: str = Field(description="A sentence a person can act on.")
+    param: str | None = Field(default=None, description="The offending field, when there is one.")
+    request_id: str = Field(
+        description="This request's id, as in the X-Request-Id header: quote it to support."
+    )
 
 
 class ErrorBody(BaseModel):
@@ -42,6 +46,7 @@ class ErrorBody(BaseModel):
                     "error": {
                         "code": "insufficient_credits",
                         "message": "This costs 10 credits and the account has 4 available. …",
+                        "request_id": "req_5f0c1a9e2b7d4c3a8e6f1b2d",
                     }
                 }
             ]
@@ -52,7 +57,12 @@ class ErrorBody(BaseModel):
 
 
 def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, **extra}}
+    """`{"error": {...}}`, with the id of the request being served (every error path builds
+    its body here, so every error body carries it)."""
+    detail = {"code": code, "message": message, **extra}
+    if (rid := request_id.get()) is not None:
+        detail.setdefault("request_id", rid)
+    return {"error": detail}
 
 
 def error_response(error: TdsError) -> JSONResponse:
