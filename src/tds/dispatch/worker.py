@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import redis
 from celery import Celery, Task
-from celery.signals import worker_process_init
+from celery.signals import setup_logging, worker_process_init
 
 from tds.config import Settings
 from tds.dispatch.queues import RENDER_TASK
@@ -26,7 +26,8 @@ from tds.engines.routing import EngineRouter
 from tds.kit.db import Database
 from tds.renders import service
 from tds.renders.worker import RenderExecutor
-from tds.storage.local import LocalStorage
+from tds.server import logs
+from tds.storage import open_storage
 
 log = logging.getLogger("tds.worker")
 
@@ -56,7 +57,7 @@ def _context(settings: Settings) -> _Process:
             db = Database(settings.sqlalchemy_url)
             engines = EngineRouter.build(settings.engine, settings.engine_for, registry.load)
             engines.setup()
-            storage = LocalStorage(settings.files_dir)
+            storage = open_storage(settings)
             _process = _Process(
                 db=db,
                 signals=RenderSignals(connect(settings.broker_url), settings.broker_prefix),
@@ -81,6 +82,10 @@ def register(app: Celery, settings: Settings) -> None:
     @worker_process_init.connect(weak=False)  # type: ignore[untyped-decorator]
     def load_engines(**_: object) -> None:
         _context(settings)
+
+    @setup_logging.connect(weak=False)  # type: ignore[untyped-decorator]
+    def same_logs_as_the_api(**_: object) -> None:  # TDS_LOG_LEVEL and TDS_LOG_FORMAT
+        logs.configure(settings)
 
 
 def run(process: _Process, render_id: str) -> None:
