@@ -25,8 +25,13 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-run
 run: $(VENV)/.installed-run
 	$(BIN)/tds serve --demo --host $(HOST) --port $(PORT)
 
+# The suites whose servers come from the `server`/`make_server` fixtures run a second time on
+# PostgreSQL (127.0.0.1:5432); tests/credits and tests/distributed use it in the first run.
+POSTGRES_SUITES := tests/api tests/web tests/client
+
 test: $(VENV)/.installed-dev lint browser toolchains upscaler
 	$(BIN)/python -m pytest
+	TDS_TEST_DATABASE=postgresql $(BIN)/python -m pytest $(POSTGRES_SUITES)
 
 # System packages the tests drive (installed with apt-get as root when missing).
 browser:
