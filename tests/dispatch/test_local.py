@@ -43,9 +43,9 @@ def test_round_robin_across_accounts() -> None:
     recorder.gate.set()
     dispatcher = LocalDispatcher(recorder, workers=1, max_queued=100)
     for number in range(4):
-        dispatcher.submit(f"a{number}", "alice", 1)
-    dispatcher.submit("b0", "bob", 1)
-    dispatcher.submit("c0", "carol", 1)
+        dispatcher.enqueue(f"a{number}", "alice", 1)
+    dispatcher.enqueue("b0", "bob", 1)
+    dispatcher.enqueue("c0", "carol", 1)
     dispatcher.start()
     run_all(dispatcher, ["a0", "a1", "a2", "a3", "b0", "c0"])
     dispatcher.stop()
@@ -58,7 +58,7 @@ def test_plan_limit_caps_renders_in_flight_per_account() -> None:
     dispatcher.start()
     ids = [f"r{n}" for n in range(6)]
     for render_id in ids:
-        dispatcher.submit(render_id, "alice", 2)
+        dispatcher.enqueue(render_id, "alice", 2)
     threading.Timer(0.3, recorder.gate.set).start()
     run_all(dispatcher, ids)
     dispatcher.stop()
@@ -69,10 +69,10 @@ def test_plan_limit_caps_renders_in_flight_per_account() -> None:
 def test_queue_full_and_cancel_of_a_waiting_job() -> None:
     recorder = Recorder()
     dispatcher = LocalDispatcher(recorder, workers=1, max_queued=2)
-    dispatcher.submit("a", "alice", 1)
-    dispatcher.submit("b", "alice", 1)
+    dispatcher.enqueue("a", "alice", 1)
+    dispatcher.enqueue("b", "alice", 1)
     with pytest.raises(QueueFull):
-        dispatcher.submit("c", "alice", 1)
+        dispatcher.enqueue("c", "alice", 1)
     dispatcher.cancel("b")
     assert dispatcher.queue_position("b") is None
     recorder.gate.set()
@@ -86,7 +86,7 @@ def test_wait_times_out_while_the_job_runs() -> None:
     recorder = Recorder()
     dispatcher = LocalDispatcher(recorder, workers=1, max_queued=10)
     dispatcher.start()
-    dispatcher.submit("slow", "alice", 1)
+    dispatcher.enqueue("slow", "alice", 1)
     assert asyncio.run(dispatcher.wait("slow", 0.05)) is False
     recorder.gate.set()
     assert asyncio.run(dispatcher.wait("slow", 5)) is True

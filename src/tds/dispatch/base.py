@@ -18,13 +18,14 @@ class Dispatcher(Protocol):
 
     def stop(self) -> None: ...
 
-    def has_room(self) -> bool:
+    async def has_room(self) -> bool:
         """Whether another render fits; QueueUnavailable when the queue cannot be reached."""
         ...
 
-    def submit(self, render_id: str, account_id: str, max_in_flight: int, kind: str) -> None:
+    async def submit(self, render_id: str, account_id: str, max_in_flight: int, kind: str) -> None:
         """Queue a render whose row is committed; QueueFull or QueueUnavailable when it cannot
-        be queued."""
+        be queued. In-process dispatchers queue before their first await, so a request that
+        follows the render (an Idempotency-Key twin) always finds it queued."""
         ...
 
     def cancel(self, render_id: str) -> None:

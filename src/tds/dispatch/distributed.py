@@ -11,6 +11,7 @@ import asyncio
 import logging
 import time
 
+import anyio.to_thread
 import redis
 from kombu.exceptions import KombuError, OperationalError
 
@@ -46,13 +47,19 @@ class CeleryDispatcher:
         self.signals.client.close()
 
     # -- producer side ---------------------------------------------------------------------
-    def has_room(self) -> bool:
+    async def has_room(self) -> bool:
+        return await anyio.to_thread.run_sync(self._has_room)
+
+    def _has_room(self) -> bool:
         if not self.signals.ping():
             raise QueueUnavailable
         with self._db.read() as session:
             return service.queued_count(session) < self._settings.max_queued
 
-    def submit(self, render_id: str, account_id: str, max_in_flight: int, kind: str) -> None:
+    async def submit(self, render_id: str, account_id: str, max_in_flight: int, kind: str) -> None:
+        await anyio.to_thread.run_sync(self._publish, render_id, kind)
+
+    def _publish(self, render_id: str, kind: str) -> None:
         try:
             self._celery.send_task(
                 RENDER_TASK,

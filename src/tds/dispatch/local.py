@@ -69,7 +69,10 @@ class LocalDispatcher:
         self._threads.clear()
 
     # -- producer side ---------------------------------------------------------------------
-    def submit(self, render_id: str, account_id: str, max_in_flight: int, kind: str = "") -> None:
+    async def submit(self, render_id: str, account_id: str, max_in_flight: int, kind: str) -> None:
+        self.enqueue(render_id, account_id, max_in_flight)
+
+    def enqueue(self, render_id: str, account_id: str, max_in_flight: int) -> None:
         with self._lock:
             if render_id in self._jobs:
                 return
@@ -83,7 +86,7 @@ class LocalDispatcher:
             queue.append(job)
             self._lock.notify()
 
-    def has_room(self) -> bool:
+    async def has_room(self) -> bool:
         with self._lock:
             return self.queued_count() < self._max_queued
 

@@ -52,7 +52,7 @@ async def submit(
     """
     service.check_allowed(principal, body, rt.engines.kinds)
     try:
-        room = await run_in_threadpool(rt.dispatcher.has_room)
+        room = await rt.dispatcher.has_room()
     except QueueUnavailable:
         raise _queue_unreachable() from None
     if not room:
@@ -61,9 +61,7 @@ async def submit(
     render_id = await run_in_threadpool(_create, rt, principal, body, image, parent, claim)
     max_in_flight = PLANS[principal.plan].max_in_flight
     try:
-        await run_in_threadpool(
-            rt.dispatcher.submit, render_id, principal.account_id, max_in_flight, body.kind
-        )
+        await rt.dispatcher.submit(render_id, principal.account_id, max_in_flight, body.kind)
     except (QueueFull, QueueUnavailable) as error:
         await run_in_threadpool(_fail_unqueued, rt, render_id)
         raise (_queue_full() if isinstance(error, QueueFull) else _queue_unreachable()) from None

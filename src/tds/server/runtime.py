@@ -100,7 +100,7 @@ class Runtime:
             with db.write() as session:
                 pending = renders.recover(session)
             for job in pending:  # renders interrupted by the last shutdown resume here
-                dispatcher.submit(job.render_id, job.account_id, job.max_in_flight)
+                dispatcher.enqueue(job.render_id, job.account_id, job.max_in_flight)
         runtime._reaper = threading.Thread(target=runtime._reap_forever, name="tds-reaper")
         runtime._reaper.daemon = True
         runtime._reaper.start()
