@@ -1,4 +1,4 @@
-"""The API on S3 storage end to end: a real tds server and moto's S3 server, both on loopback."""
+"""The API on S3 storage end to end: a real tds server and SeaweedFS's S3 server, on loopback."""
 
 from __future__ import annotations
 
@@ -91,6 +91,28 @@ def test_upload_render_and_feed_the_output_back(
     # Nothing went to the local folder.
     files = live.settings.files_dir
     assert not files.exists() or not any(p.is_file() for p in files.rglob("*"))
+
+
+def test_an_expired_bucket_url_is_still_a_valid_image_url(
+    make_server: MakeServer, s3: S3Server, bucket: str
+) -> None:
+    """The bucket refuses an expired presigned URL; tds reads its object by key all the same."""
+    live = s3_server(make_server, s3, bucket, s3_url_expiry_seconds=1)
+    account = live.account(credits=100)
+    with live.client(account) as client:
+        uploaded = client.post(
+            "/api/v1/uploads", files={"file": ("house.png", fixture_bytes("house.png"))}
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        url = uploaded.json()["url"]
+        assert parse_qs(urlsplit(url).query)["X-Amz-Expires"] == ["1"]
+        time.sleep(2.1)
+        assert httpx.get(url).status_code == 403  # expired
+        done = render(client, url)
+        assert done.status_code == 200, done.text
+        assert done.json()["render"]["status"] == "done"
+        output_key = key_of(done.json()["render"]["output_image_url"], bucket)
+        assert live.runtime.storage.exists(output_key)
 
 
 def test_files_urls_redirect_to_the_bucket(

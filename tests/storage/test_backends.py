@@ -1,7 +1,8 @@
-"""The storage contract, on the local folder and on an S3 bucket (moto's server on loopback)."""
+"""The storage contract, on the local folder and on an S3 bucket (SeaweedFS on loopback)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -39,12 +40,12 @@ def s3_storage(
 
 
 @pytest.fixture(params=["local", "s3"])
-def storage(
-    request: pytest.FixtureRequest, tmp_path: Path, s3: S3Server, bucket: str
-) -> Iterator[Storage]:
-    backend: Storage = (
-        LocalStorage(tmp_path / "files") if request.param == "local" else s3_storage(s3, bucket)
-    )
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]:
+    backend: Storage
+    if request.param == "local":
+        backend = LocalStorage(tmp_path / "files")
+    else:  # the S3 server only for the S3 cases
+        backend = s3_storage(request.getfixturevalue("s3"), request.getfixturevalue("bucket"))
     yield backend
     backend.close()
 
@@ -131,6 +132,47 @@ def test_presigned_url_downloads_and_only_signed(s3: S3Server, bucket: str) -> N
     assert response.headers["content-type"] == "image/jpeg"
     # The bucket is private: the same address without the signature is refused.
     assert httpx.get(url.split("?", 1)[0]).status_code == 403
+    storage.close()
+
+
+def test_tampered_presigned_urls_are_refused(s3: S3Server, bucket: str) -> None:
+    storage = s3_storage(s3, bucket, url_expiry_seconds=900)
+    key, other = new_key("renders", "jpg"), new_key("renders", "jpg")
+    storage.put(key, b"\xff\xd8mine")
+    storage.put(other, b"\xff\xd8someone else's")
+    url = storage.url("", key)
+    assert httpx.get(url).status_code == 200
+    signature = parse_qs(urlsplit(url).query)["X-Amz-Signature"][0]
+    forged = signature[:-1] + ("0" if signature[-1] != "0" else "1")
+    for tampered in [
+        url.replace(f"X-Amz-Signature={signature}", f"X-Amz-Signature={forged}"),
+        url.replace(key, other),  # another object under this object's signature
+        url.replace("X-Amz-Expires=900", "X-Amz-Expires=604800"),  # a longer life
+        url.replace("X-Amz-Credential=tds-test-key", "X-Amz-Credential=someone-else"),
+    ]:
+        assert tampered != url
+        response = httpx.get(tampered)
+        assert response.status_code == 403, tampered
+        assert b"\xff\xd8" not in response.content
+    storage.close()
+
+
+def test_expired_presigned_urls_are_refused(s3: S3Server, bucket: str) -> None:
+    storage = s3_storage(s3, bucket, url_expiry_seconds=1)
+    key = new_key("uploads", "png")
+    storage.put(key, b"\x89PNG short-lived")
+    # A signing time is a whole second (X-Amz-Date): sign early in one, so that the URL still
+    # has most of its one second of life when it is first used.
+    while time.time() % 1 > 0.2:
+        time.sleep(0.01)
+    url = storage.url("", key)
+    assert parse_qs(urlsplit(url).query)["X-Amz-Expires"] == ["1"]
+    assert httpx.get(url).status_code == 200
+    time.sleep(2.1)  # past the signing second + 1 s
+    expired = httpx.get(url)
+    assert expired.status_code == 403
+    assert b"expired" in expired.content
+    assert storage.key_for_url(url) == key  # still ours: the key is the capability
     storage.close()
 
 
@@ -230,6 +272,21 @@ def test_open_storage_refuses_what_cannot_work(tmp_path: Path, s3: S3Server) -> 
                 data_dir=tmp_path, storage="s3", s3_bucket="b-1", s3_endpoint_url=nothing_there
             )
         )
+
+
+def test_open_storage_refuses_wrong_credentials(
+    tmp_path: Path, s3: S3Server, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    settings = Settings(
+        data_dir=tmp_path,
+        storage="s3",
+        s3_bucket=bucket,
+        s3_endpoint_url=s3.endpoint_url,
+        s3_region=REGION,
+    )
+    with pytest.raises(StorageUnavailable, match=rf"'{bucket}' is not reachable.*\(403\)"):
+        open_storage(settings)
 
 
 def test_presigned_expiry_is_bounded_by_sigv4() -> None:
