@@ -32,6 +32,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 import httpx
@@ -150,9 +152,16 @@ class Deployment:
         client.close()
 
 
-async def load(url: str, key: str, renders: int, concurrency: int) -> tuple[float, list[float]]:
-    """Blocking renders from `concurrency` clients; (seconds in all, latency of each)."""
-    latencies: list[float] = []
+@dataclass
+class Sent:
+    render_id: str
+    sent: float  # wall clock, seconds since the epoch
+    answered: float
+
+
+async def load(url: str, key: str, renders: int, concurrency: int) -> tuple[float, list[Sent]]:
+    """Blocking renders from `concurrency` clients; (seconds in all, each request's times)."""
+    sent: list[Sent] = []
     queue: asyncio.Queue[int] = asyncio.Queue()
     for number in range(renders):
         queue.put_nowait(number)
@@ -163,31 +172,39 @@ async def load(url: str, key: str, renders: int, concurrency: int) -> tuple[floa
         async def client() -> None:
             while not queue.empty():
                 queue.get_nowait()
-                started = time.perf_counter()
+                began = time.time()
                 response = await c.post("/api/v1/renders", json=BODY)
-                latencies.append(time.perf_counter() - started)
                 assert response.status_code == 200, response.text
+                sent.append(Sent(response.json()["render"]["id"], began, time.time()))
 
         began = time.perf_counter()
         await asyncio.gather(*(client() for _ in range(concurrency)))
-        return time.perf_counter() - began, latencies
+        return time.perf_counter() - began, sent
 
 
-def queue_pickup_ms(url: str, *, last: int) -> float:
-    """Median time from a render's creation to a worker starting it, for the last renders."""
+def stages_ms(url: str, sent: list[Sent]) -> dict[str, float]:
+    """Median milliseconds of each stage of a blocking render, from the client's clock and the
+    render's own timestamps (one machine, one clock)."""
     engine = sqlalchemy.create_engine(url)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(
-                sqlalchemy.text(
-                    "SELECT started_at - created_at FROM renders "
-                    "ORDER BY created_at DESC LIMIT :last"
-                ),
-                {"last": last},
-            ).all()
+            query = sqlalchemy.text("SELECT id, created_at, started_at, completed_at FROM renders")
+            rows = {row.id: row for row in connection.execute(query)}
     finally:
         engine.dispose()
-    return statistics.median(row[0].total_seconds() for row in rows) * 1000
+    spans: dict[str, list[float]] = {"accept": [], "to start": [], "run": [], "answer": []}
+    for one in sent:
+        row = rows[one.render_id]
+        created, started, completed = (
+            (t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp()
+            for t in (row.created_at, row.started_at, row.completed_at)
+        )
+        spans["accept"].append(created - one.sent)
+        spans["to start"].append(started - created)
+        spans["run"].append(completed - started)
+        spans["answer"].append(one.answered - completed)
+    spans["total"] = [one.answered - one.sent for one in sent]
+    return {name: statistics.median(values) * 1000 for name, values in spans.items()}
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -195,25 +212,25 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def held_clients(deployment: Deployment, key: str, clients: int) -> tuple[float, float, float]:
-    """API memory (MiB) before, while `clients` blocking requests wait, and after."""
+    """API memory (MiB): before, the median while `clients` blocking requests wait, and peak."""
     before = deployment.api_rss_mib()
-    peak = before
+    samples: list[float] = []
 
     async def run() -> None:
-        nonlocal peak
         task = asyncio.ensure_future(load(deployment.url, key, clients, clients))
         while not task.done():
-            peak = max(peak, deployment.api_rss_mib())
-            await asyncio.sleep(0.2)
+            samples.append(deployment.api_rss_mib())
+            await asyncio.sleep(0.1)
         await task
 
     asyncio.run(run())
-    return before, peak, deployment.api_rss_mib()
+    return before, statistics.median(samples), max(samples)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--renders", type=int, default=80, help="renders per throughput run")
+    parser.add_argument("--sequential", type=int, default=40, help="renders one at a time")
     parser.add_argument("--engine-seconds", type=float, default=0.2)
     parser.add_argument("--clients", type=int, default=200, help="blocking clients held at once")
     args = parser.parse_args()
@@ -224,20 +241,19 @@ def main() -> None:
         ("Celery, 2 workers", {"workers": 2}),
     ]
     rows = []
-    added: dict[str, float] = {}
-    pickup: dict[str, float] = {}
-    memory = (0.0, 0.0, 0.0)
+    stages: dict[str, dict[str, float]] = {}
+    memory: list[tuple[int, tuple[float, float, float]]] = []
     for name, options in configurations:
         with tempfile.TemporaryDirectory() as folder, database() as url:
             deployment = Deployment(Path(folder), url, args.engine_seconds)
             key = deployment.key()
             deployment.start(**options)
             try:
-                asyncio.run(load(deployment.url, key, 4, 1))  # warm up
-                _, single = asyncio.run(load(deployment.url, key, 20, 1))
-                added[name] = (statistics.median(single) - args.engine_seconds) * 1000
-                pickup[name] = queue_pickup_ms(url, last=20)
-                seconds, latencies = asyncio.run(load(deployment.url, key, args.renders, 8))
+                asyncio.run(load(deployment.url, key, 10, 1))  # warm up
+                _, single = asyncio.run(load(deployment.url, key, args.sequential, 1))
+                stages[name] = stages_ms(url, single)
+                seconds, sent = asyncio.run(load(deployment.url, key, args.renders, 8))
+                latencies = [one.answered - one.sent for one in sent]
                 rows.append(
                     (
                         name,
@@ -247,27 +263,32 @@ def main() -> None:
                     )
                 )
                 if name == configurations[-1][0]:
-                    memory = held_clients(deployment, key, args.clients)
+                    for clients in (args.clients // 2, args.clients):
+                        memory.append((clients, held_clients(deployment, key, clients)))
             finally:
                 deployment.stop()
 
-    print(f"engine: {args.engine_seconds * 1000:.0f} ms a render; 8 concurrent blocking clients")
-    print(
-        f"{'configuration':32} {'renders/s':>10} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'added p50':>10} {'of it, to start':>16}"
-    )
+    print(f"engine: {args.engine_seconds * 1000:.0f} ms a render, 1k output, PostgreSQL")
+    print(f"\n8 concurrent blocking clients, {args.renders} renders:")
+    print(f"{'configuration':32} {'renders/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
     for name, rate, p50, p99 in rows:
-        print(
-            f"{name:32} {rate:10.2f} {p50:8.0f} {p99:8.0f} "
-            f"{added[name]:8.1f}ms {pickup[name]:14.1f}ms"
-        )
-    queue_path = added["Celery, 1 worker"] - added["in-process, 1 worker thread"]
-    print(f"queue path adds {queue_path:.1f} ms p50 per render over in-process (goal <= 10 ms)")
-    before, peak, after = memory
+        print(f"{name:32} {rate:10.2f} {p50:8.0f} {p99:8.0f}")
+    print(f"\none client at a time, {args.sequential} renders, median ms per stage:")
+    names = list(next(iter(stages.values())))
+    print(f"{'configuration':32} " + " ".join(f"{n:>9}" for n in names))
+    for name, values in stages.items():
+        print(f"{name:32} " + " ".join(f"{values[n]:9.1f}" for n in names))
+    celery, local = stages["Celery, 1 worker"], stages["in-process, 1 worker thread"]
     print(
-        f"{args.clients} concurrent blocking clients on Celery: API RSS {before:.0f} MiB before, "
-        f"{peak:.0f} MiB peak while all wait, {after:.0f} MiB after"
+        f"\nthe queue path adds {celery['total'] - local['total']:.1f} ms p50 per render "
+        f"(goal <= 10 ms): {celery['to start'] - local['to start']:.1f} ms to start, "
+        f"{celery['answer'] - local['answer']:.1f} ms to answer once done"
     )
+    for clients, (before, waiting, peak) in memory:
+        print(
+            f"{clients} concurrent blocking clients on Celery: API RSS {before:.0f} MiB before, "
+            f"{waiting:.0f} MiB (median) while they wait, {peak:.0f} MiB peak"
+        )
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ log = logging.getLogger("tds.dispatch")
 # when a pub/sub message was lost.
 FIRST_POLL_SECONDS = 0.5
 MAX_POLL_SECONDS = 5.0
+# Redis up and the queue not full: checked at most this often per API process.
+ROOM_CHECK_SECONDS = 1.0
 
 
 class CeleryDispatcher:
@@ -38,6 +40,8 @@ class CeleryDispatcher:
         self._celery = make_celery(settings)
         self.signals = RenderSignals(connect(settings.broker_url), settings.broker_prefix)
         self._listener = FinishedListener(self.signals)
+        self._room: bool | None = None
+        self._room_checked_at = -ROOM_CHECK_SECONDS
 
     def start(self) -> None:
         self._listener.start()
@@ -48,11 +52,18 @@ class CeleryDispatcher:
 
     # -- producer side ---------------------------------------------------------------------
     async def has_room(self) -> bool:
-        return await anyio.to_thread.run_sync(self._has_room)
-
-    def _has_room(self) -> bool:
-        if not self.signals.ping():
+        now = time.monotonic()
+        if now - self._room_checked_at > ROOM_CHECK_SECONDS:  # a soft limit: a second is fresh
+            self._room = await anyio.to_thread.run_sync(self._has_room)
+            self._room_checked_at = now
+        if self._room is None:
             raise QueueUnavailable
+        return self._room
+
+    def _has_room(self) -> bool | None:
+        """Whether the queue has room; None when Redis does not answer."""
+        if not self.signals.ping():
+            return None
         with self._db.read() as session:
             return service.queued_count(session) < self._settings.max_queued
 
@@ -101,8 +112,9 @@ class CeleryDispatcher:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
-                try:  # woken: read the database again, it has the final word
+                try:  # signals are sent once the final state is committed
                     await asyncio.wait_for(asyncio.shield(future), min(poll, remaining))
+                    return True
                 except TimeoutError:
                     poll = min(poll * 2, MAX_POLL_SECONDS)
             finally:

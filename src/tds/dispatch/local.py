@@ -22,7 +22,7 @@ log = logging.getLogger("tds.dispatch")
 
 # execute(render_id, progress) runs one render to its end; progress(done, total) raises
 # JobCanceled once the render was canceled.
-Execute = Callable[[str, Callable[[int, int], None]], None]
+Execute = Callable[[str, Callable[[int, int], None]], object]
 
 
 @dataclass

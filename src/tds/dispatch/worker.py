@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import redis
 from celery import Celery, Task
 from celery.signals import setup_logging, worker_process_init
+from sqlalchemy.orm import Session
 
 from tds.config import Settings
 from tds.dispatch.queues import RENDER_TASK
@@ -71,13 +72,8 @@ def register(app: Celery, settings: Settings) -> None:
 
     @app.task(name=RENDER_TASK, bind=True, max_retries=None)  # type: ignore[untyped-decorator]
     def render(task: Task, render_id: str) -> None:
-        process = _context(settings)
-        with process.db.write() as session:
-            service.resume_redelivered(session, render_id)
-            at_limit = service.account_at_limit(session, render_id)
-        if at_limit:
+        if not run(_context(settings), render_id):
             raise task.retry(countdown=PLAN_LIMIT_RETRY_SECONDS)
-        run(process, render_id)
 
     @worker_process_init.connect(weak=False)  # type: ignore[untyped-decorator]
     def load_engines(**_: object) -> None:
@@ -88,16 +84,26 @@ def register(app: Celery, settings: Settings) -> None:
         logs.configure(settings)
 
 
-def run(process: _Process, render_id: str) -> None:
+def _admit(session: Session, render_id: str) -> bool:
+    """A render whose last worker died runs again (or fails, refunded); a render whose account
+    already runs its plan's renders-at-once waits its turn."""
+    service.resume_redelivered(session, render_id)
+    return not service.account_at_limit(session, render_id)
+
+
+def run(process: _Process, render_id: str) -> bool:
+    """Run the render; False when it must wait for its account's turn. Once its final state is
+    in the database, waiters hear of it."""
     try:
-        process.execute(render_id, _reporter(process.signals, render_id))
+        if not process.execute(render_id, _reporter(process.signals, render_id), admit=_admit):
+            return False
     except JobCanceled:
         pass  # the cancel already settled the render in the database
-    finally:
-        try:
-            process.signals.finished(render_id)
-        except redis.RedisError as error:  # waiters poll the database too
-            log.warning("render %s: finished signal not sent: %s", render_id, error)
+    try:
+        process.signals.finished(render_id)
+    except redis.RedisError as error:  # waiters poll the database too
+        log.warning("render %s: finished signal not sent: %s", render_id, error)
+    return True
 
 
 def _reporter(signals: RenderSignals, render_id: str) -> Callable[[int, int], None]:

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from PIL import Image
+from sqlalchemy.orm import Session
 
 from tds.config import Settings
 from tds.engines.base import EngineError, Job, JobCanceled, Output, Progress
@@ -22,6 +24,9 @@ log = logging.getLogger("tds.renders")
 
 OUTPUT_JPEG_QUALITY = 92
 
+# admit(session, render_id): whether the render may start now.
+Admit = Callable[[Session, str], bool]
+
 
 class RenderExecutor:
     def __init__(
@@ -32,11 +37,16 @@ class RenderExecutor:
         self.engines = engines
         self.lease = timedelta(seconds=settings.render_timeout_seconds)
 
-    def __call__(self, render_id: str, progress: Progress) -> None:
+    def __call__(self, render_id: str, progress: Progress, *, admit: Admit | None = None) -> bool:
+        """Run the render to its end; False when `admit` turned it away (it stays queued).
+
+        `admit` runs in the transaction that starts the render, before it starts."""
         with self.db.write() as session:
+            if admit is not None and not admit(session, render_id):
+                return False
             render = service.start(session, render_id, self.lease)
         if render is None:
-            return  # canceled or reaped while it waited
+            return True  # canceled or reaped while it waited
         engine = self.engines.for_kind(render.kind)  # type: ignore[arg-type]
         try:
             if engine is None:  # the configuration changed since the render was accepted
@@ -53,17 +63,18 @@ class RenderExecutor:
         except EngineError as error:
             log.warning("render %s failed: %s", render_id, error)
             self._fail(render_id, f"The model failed: {error}. Your credits were refunded.")
-            return
+            return True
         except Exception:
             log.exception("render %s: engine crashed", render_id)
             self._fail(render_id, "The model failed unexpectedly. Your credits were refunded.")
-            return
+            return True
         with self.db.write() as session:
             completed = service.complete(session, render_id, *keys, warnings=output.warnings)
         if not completed:  # canceled or reaped while the engine worked: keep nothing
             for key in keys:
                 if key:
                     self.storage.delete(key)
+        return True
 
     def _job(self, render: service.Started) -> Job:
         with Image.open(io.BytesIO(self.storage.get(render.input_key))) as stored:
