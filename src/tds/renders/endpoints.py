@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from tds.idempotency import service as idempotency
@@ -129,15 +131,22 @@ async def _replay(
         202: {"model": schemas.RenderResponse, "description": "Accepted, still in flight."},
         **errors(400, 402, 403, 404, 409, 413, 502, 503),
     },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": schemas.RenderCreate.model_json_schema()}},
+        }
+    },
 )
 async def create_render(
-    body: schemas.RenderCreate,
+    request: Request,
     principal: ApiPrincipal,
     rt: RuntimeDep,
     base: BaseUrl,
     prefer: Annotated[str | None, Header(description=PREFER_DESCRIPTION)] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
+    body = await _read_body(request)
     wait, applied = parse_prefer(prefer, rt.settings.max_wait_seconds)
     claim = None
     if idempotency_key is not None:
@@ -153,7 +162,21 @@ async def create_render(
         if claim and (row := await rt.db.run_read(_find_claim, rt, principal, claim)):
             return await _replay(rt, base, principal, row, wait, claim)
         raise
+    del body  # a blocking wait holds nothing of the request's image
     return await _respond(rt, base, principal, render_id, wait=wait, applied=applied, claim=claim)
+
+
+async def _read_body(request: Request) -> schemas.RenderCreate:
+    """The request body, parsed here rather than by FastAPI, which keeps the raw body and its
+    JSON cached on the request for as long as the endpoint runs: a blocking render would hold
+    its image (megabytes) for the whole wait."""
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+    try:
+        return schemas.RenderCreate.model_validate_json(raw)
+    except ValidationError as error:
+        raise RequestValidationError(error.errors()) from None
 
 
 def _envelope(
