@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import httpx
+import sqlalchemy
 
 from tds.keys import tokens
 from tests.conftest import LiveServer, make_settings
+from tests.databases import database_url
 
 
 def tds(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -74,3 +76,24 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
     admin = tds(tmp_path, "admin", "--help")
     for command in ("create-key", "grant", "set-plan", "revoke-key"):
         assert command in admin.stdout
+
+
+def test_migrate_creates_the_schema_on_postgresql_and_is_idempotent(tmp_path: Path) -> None:
+    with database_url("postgresql", tmp_path) as url:
+        env = os.environ | {"TDS_DATA_DIR": str(tmp_path), "TDS_DATABASE_URL": url}
+        for _ in range(2):  # the second run finds nothing left to do
+            done = subprocess.run(
+                [sys.executable, "-m", "tds", "admin", "migrate"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0, done.stderr
+            assert "up to date" in done.stdout
+        engine = sqlalchemy.create_engine(url)
+        try:
+            tables = set(sqlalchemy.inspect(engine).get_table_names())
+        finally:
+            engine.dispose()
+    assert {"accounts", "api_keys", "ledger_entries", "holds", "renders"} <= tables

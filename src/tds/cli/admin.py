@@ -122,3 +122,19 @@ def revoke_key(key_id: Annotated[str, typer.Argument(help="The key's id (key_…
     with _session() as (session, _secret):
         key = keys.revoke(session, key_id)
         typer.echo(f"revoked {key.id} ({key.prefix}…{key.last4})")
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date, and do nothing else.
+
+    `tds serve` and `tds worker` migrate at start-up too; run this once before starting several
+    of them on a new database, so they do not race each other to create it.
+    """
+    from tds.config import Settings
+    from tds.kit import migrate as migrations
+
+    settings = Settings()
+    settings.prepare_data_dir()
+    migrations.upgrade(settings.sqlalchemy_url)
+    typer.echo("database schema is up to date")
