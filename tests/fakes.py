@@ -66,13 +66,14 @@ class SleepEngine(ResizeEngine):
     """A fixed cost per render, for Celery workers started as real processes by the tests and the
     benchmark: `TDS_ENGINE=tests.fakes:SleepEngine`. It reports progress every 20 ms (so cancels
     land) and, when TDS_TEST_ENGINE_PIDFILE is set, writes its process id there as it starts,
-    so a test can kill the very process that renders."""
+    so a test can kill the very process that renders; TDS_TEST_ENGINE_FAILS=1 makes it fail."""
 
     name = "sleep"
 
     def __init__(self) -> None:
         self.seconds = float(os.environ.get("TDS_TEST_ENGINE_SECONDS", "0.2"))
         self.pidfile = os.environ.get("TDS_TEST_ENGINE_PIDFILE")
+        self.fails = os.environ.get("TDS_TEST_ENGINE_FAILS") == "1"
 
     def run(self, job: Job, progress: Progress) -> Output:
         if self.pidfile:
@@ -82,4 +83,6 @@ class SleepEngine(ResizeEngine):
         for step in range(steps):
             time.sleep(max(0.0, min(0.02, deadline - time.monotonic())))
             progress(step + 1, steps + 1)  # raises JobCanceled once the render is canceled
+        if self.fails:
+            raise EngineError("out of GPU memory")
         return super().run(job, progress)

@@ -372,9 +372,11 @@ def test_failed_render_raises_model_failed_and_refunds(make_server: MakeServer) 
 
     # Without waiting, the answer is the render as it is now: usually queued (then wait()
     # raises), or already failed when the engine failed first (then render() raises).
+    def submit_then_wait() -> None:
+        client.wait(client.render(png_bytes(), resolution="1k", wait=False))
+
     with pytest.raises(ModelFailed) as polled:
-        queued = client.render(png_bytes(), resolution="1k", wait=False)
-        client.wait(queued)
+        submit_then_wait()
     assert polled.value.render_id
     assert polled.value.render.status == "failed"
     assert client.get_render(polled.value.render_id).status == "failed"

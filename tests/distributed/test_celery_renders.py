@@ -15,7 +15,7 @@ import httpx
 
 from tds.config import Settings
 from tds.dispatch.queues import all_queues, queue_for
-from tests.conftest import LiveServer, png_bytes, poll
+from tests.conftest import LiveServer, assert_error, png_bytes, poll
 from tests.distributed.conftest import REDIS_URL, Cluster
 
 IMAGE = base64.b64encode(png_bytes()).decode()
@@ -43,6 +43,24 @@ def test_a_blocking_render_runs_on_a_worker_and_is_charged_once(
     assert cluster.render_row(render["id"]).attempts == 1
     books = cluster.books(account.id)
     assert books.balanced, books
+
+
+def test_a_failed_render_is_502_refunded_and_logged_with_the_request_id(
+    cluster: Cluster, api: Callable[..., LiveServer]
+) -> None:
+    worker = cluster.start_worker(TDS_TEST_ENGINE_FAILS="1")
+    server = api()
+    account = server.account(credits=100)
+    with server.client(account, headers={"X-Request-Id": "req-from-the-plugin-42"}) as client:
+        error = assert_error(client.post("/api/v1/renders", json=BODY), 502, "model_failed")
+        me = client.get("/api/v1/me").json()
+    assert "out of GPU memory" in error["message"]
+    assert error["request_id"] == "req-from-the-plugin-42"
+    assert (me["credits"], me["credits_held"]) == (100, 0)
+    assert cluster.books(account.id).balanced
+    failure = [line for line in worker.output().splitlines() if "out of GPU memory" in line]
+    assert failure
+    assert "req-from-the-plugin-42" in failure[0]
 
 
 def test_two_api_processes_share_the_workers_and_the_books(

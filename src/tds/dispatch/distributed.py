@@ -21,6 +21,7 @@ from tds.dispatch.queues import RENDER_TASK, make_celery, queue_for
 from tds.dispatch.signals import FinishedListener, RenderSignals, connect
 from tds.kit.db import Database
 from tds.renders import service
+from tds.server import request_id
 
 log = logging.getLogger("tds.dispatch")
 
@@ -68,13 +69,14 @@ class CeleryDispatcher:
             return service.queued_count(session) < self._settings.max_queued
 
     async def submit(self, render_id: str, account_id: str, max_in_flight: int, kind: str) -> None:
-        await anyio.to_thread.run_sync(self._publish, render_id, kind)
+        await anyio.to_thread.run_sync(self._publish, render_id, kind, request_id.get())
 
-    def _publish(self, render_id: str, kind: str) -> None:
+    def _publish(self, render_id: str, kind: str, request: str | None) -> None:
         try:
             self._celery.send_task(
                 RENDER_TASK,
                 args=[render_id],
+                kwargs={"request_id": request},  # the worker's log lines carry it too
                 queue=queue_for(self._settings, kind),
                 retry=True,
                 retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.2},

@@ -28,6 +28,7 @@ from tds.kit.db import Database
 from tds.renders import service
 from tds.renders.worker import RenderExecutor
 from tds.server import logs
+from tds.server import request_id as request
 from tds.storage import open_storage
 
 log = logging.getLogger("tds.worker")
@@ -71,9 +72,13 @@ def register(app: Celery, settings: Settings) -> None:
     """Add the render task to `app`, and load engines as each worker process starts."""
 
     @app.task(name=RENDER_TASK, bind=True, max_retries=None)  # type: ignore[untyped-decorator]
-    def render(task: Task, render_id: str) -> None:
-        if not run(_context(settings), render_id):
-            raise task.retry(countdown=PLAN_LIMIT_RETRY_SECONDS)
+    def render(task: Task, render_id: str, request_id: str | None = None) -> None:
+        token = request.current.set(request_id)
+        try:
+            if not run(_context(settings), render_id):
+                raise task.retry(countdown=PLAN_LIMIT_RETRY_SECONDS)
+        finally:
+            request.current.reset(token)
 
     @worker_process_init.connect(weak=False)  # type: ignore[untyped-decorator]
     def load_engines(**_: object) -> None:
