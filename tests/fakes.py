@@ -30,6 +30,16 @@ class ResizeEngine:
         return Output(image=job.image.resize((job.width, job.height)))
 
 
+class BrokenEngine(ResizeEngine):
+    """An engine whose description raises: GET /api/v1/styles crashes with a 500."""
+
+    name = "broken"
+
+    @property
+    def description(self) -> str:  # type: ignore[override]
+        raise RuntimeError("a bug in the engine's description")
+
+
 class FailingEngine(ResizeEngine):
     name = "failing"
 

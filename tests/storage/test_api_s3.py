@@ -145,15 +145,7 @@ def test_files_urls_redirect_to_the_bucket(
 
 
 def test_public_url_mode_end_to_end(make_server: MakeServer, s3: S3Server, bucket: str) -> None:
-    client = s3.client()
-    client.put_bucket_policy(
-        Bucket=bucket,
-        Policy=(
-            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",'
-            f'"Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}'
-        ),
-    )
-    client.close()
+    s3.allow_public_reads(bucket)
     public = f"{s3.endpoint_url}/{bucket}"
     live = s3_server(make_server, s3, bucket, s3_public_url=public)
     account = live.account()

@@ -179,15 +179,7 @@ def test_expired_presigned_urls_are_refused(s3: S3Server, bucket: str) -> None:
 def test_public_url_mode(s3: S3Server, bucket: str) -> None:
     """With TDS_S3_PUBLIC_URL the URLs are plain `<public_url>/<key>`: here the bucket itself,
     made publicly readable by a bucket policy as a deployment would (or a CDN in front)."""
-    client = s3.client()
-    client.put_bucket_policy(
-        Bucket=bucket,
-        Policy=(
-            '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*",'
-            f'"Action":"s3:GetObject","Resource":"arn:aws:s3:::{bucket}/*"}}]}}'
-        ),
-    )
-    client.close()
+    s3.allow_public_reads(bucket)
     public = f"{s3.endpoint_url}/{bucket}/"  # a trailing slash is tolerated
     storage = s3_storage(s3, bucket, public_url=public)
     key = new_key("uploads", "png")
