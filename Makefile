@@ -26,12 +26,14 @@ run: $(VENV)/.installed-run
 	$(BIN)/tds serve --demo --host $(HOST) --port $(PORT)
 
 # The suites whose servers come from the `server`/`make_server` fixtures run a second time on
-# PostgreSQL (127.0.0.1:5432); tests/credits and tests/distributed use it in the first run.
-POSTGRES_SUITES := tests/api tests/web tests/client
+# PostgreSQL (127.0.0.1:5432), then a third with the shared server's renders on a Celery worker
+# (Redis, 127.0.0.1:6379); tests/credits and tests/distributed use both in the first run.
+SERVER_SUITES := tests/api tests/web tests/client
 
 test: $(VENV)/.installed-dev lint browser toolchains upscaler
 	$(BIN)/python -m pytest
-	TDS_TEST_DATABASE=postgresql $(BIN)/python -m pytest $(POSTGRES_SUITES)
+	TDS_TEST_DATABASE=postgresql $(BIN)/python -m pytest $(SERVER_SUITES)
+	TDS_TEST_DATABASE=postgresql TDS_TEST_DISPATCH=celery $(BIN)/python -m pytest $(SERVER_SUITES)
 
 # System packages the tests drive (installed with apt-get as root when missing).
 browser:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -40,6 +41,10 @@ os.environ.setdefault("TDS_PREVIEW_UPSCALER", "fast")
 # The database behind the `server` and `make_server` servers: `make test` runs the suites that
 # use them once on SQLite and once more with TDS_TEST_DATABASE=postgresql.
 TEST_DATABASE = os.environ.get("TDS_TEST_DATABASE", "sqlite")
+# How the shared `server` runs renders: "local" (in-process workers) or "celery" (a real
+# `tds worker` process on Redis). With "celery", tests that bring their own in-process engine
+# (make_server) are deselected: a worker process cannot see it.
+TEST_DISPATCH = os.environ.get("TDS_TEST_DISPATCH", "local")
 
 
 @dataclass
@@ -128,15 +133,43 @@ def test_database(stack: ExitStack, folder: Path) -> dict[str, Any]:
     return {"database_url": stack.enter_context(database_url(TEST_DATABASE, folder))}
 
 
+def celery_workers(stack: ExitStack, folder: Path, database: dict[str, Any]) -> dict[str, Any]:
+    """Settings that send a server's renders to a real `tds worker` (preview engine, two
+    processes) sharing its data dir and database; stopped when `stack` closes."""
+    from tests.workers import REDIS_URL, forget_prefix, start_worker
+
+    prefix = f"tds-test-{secrets.token_hex(4)}:"
+    env = {
+        "TDS_DATA_DIR": str(folder),
+        "TDS_BROKER_URL": REDIS_URL,
+        "TDS_BROKER_PREFIX": prefix,
+        **({"TDS_DATABASE_URL": database["database_url"]} if database else {}),
+    }
+    stack.callback(forget_prefix, prefix)
+    worker = start_worker(env, folder / "worker.log", "--concurrency", "2")
+    stack.callback(worker.stop)
+    return {"broker_url": REDIS_URL, "broker_prefix": prefix}
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The shared server, on the real preview engine."""
+    """The shared server, on the real preview engine (in-process, or on a Celery worker)."""
     folder = tmp_path_factory.mktemp("tds-data")
     with ExitStack() as stack:
-        live = stack.enter_context(
-            LiveServer(make_settings(folder, **test_database(stack, folder)))
-        )
+        settings = test_database(stack, folder)
+        if TEST_DISPATCH == "celery":
+            settings |= celery_workers(stack, folder, settings)
+        live = stack.enter_context(LiveServer(make_settings(folder, **settings)))
         yield live
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if TEST_DISPATCH != "celery":
+        return
+    own_engine = [item for item in items if "make_server" in getattr(item, "fixturenames", ())]
+    if own_engine:
+        config.hook.pytest_deselected(items=own_engine)
+        items[:] = [item for item in items if item not in own_engine]
 
 
 @pytest.fixture

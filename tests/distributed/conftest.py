@@ -8,19 +8,13 @@ SleepEngine.
 
 from __future__ import annotations
 
-import os
 import secrets
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 
 from tds.credits import ledger
 from tds.kit.db import Database
@@ -28,32 +22,9 @@ from tds.models import Render
 from tests.conftest import LiveServer
 from tests.databases import database_url
 from tests.fakes import SleepEngine
+from tests.workers import REDIS_URL, Worker, forget_prefix, start_worker
 
-ROOT = Path(__file__).resolve().parents[2]
-REDIS_URL = os.environ.get("TDS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 ENGINE = "tests.fakes:SleepEngine"
-
-
-@dataclass
-class Worker:
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def kill(self) -> None:
-        """SIGKILL the whole worker: its main process and its pool's children."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.kill()
 
 
 @dataclass
@@ -77,39 +48,22 @@ class Cluster:
         } | overrides
 
     def env(self, **overrides: str) -> dict[str, str]:
-        """The environment of a `tds` process of this cluster."""
+        """The TDS_* settings of a `tds` process of this cluster."""
         values = {
             "TDS_DATA_DIR": str(self.data_dir),
             "TDS_DATABASE_URL": self.database_url,
             "TDS_BROKER_URL": REDIS_URL,
             "TDS_BROKER_PREFIX": self.prefix,
             "TDS_ENGINE": ENGINE,
-            "TDS_LOG_LEVEL": "info",
-            "PYTHONPATH": str(ROOT),  # workers import the tests' engine
         }
-        return os.environ | values | overrides
+        return values | overrides
 
     def start_worker(self, *args: str, **env: str) -> Worker:
-        """`tds worker` as a real process group, once it is ready to take jobs."""
+        """`tds worker` of this cluster as a real process, once it is ready to take jobs."""
         log = self.folder / f"worker{len(self.workers)}.log"
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "tds", "worker", *args],
-                env=self.env(**env),
-                cwd=ROOT,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, so a test can kill it whole
-            )
-        worker = Worker(process, log)
+        worker = start_worker(self.env(**env), log, *args)
         self.workers.append(worker)
-        for _ in range(600):
-            if " ready." in worker.output():
-                return worker
-            if process.poll() is not None:
-                raise AssertionError(f"tds worker exited:\n{worker.output()}")
-            time.sleep(0.1)
-        raise AssertionError(f"tds worker not ready in 60 s:\n{worker.output()}")
+        return worker
 
     def database(self) -> Database:
         return Database(self.database_url)
@@ -143,10 +97,7 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         finally:
             for worker in cluster.workers:
                 worker.stop()
-            client = redis.Redis.from_url(REDIS_URL)
-            for key in client.scan_iter(match=f"{prefix}*"):
-                client.delete(key)
-            client.close()
+            forget_prefix(prefix)
 
 
 @pytest.fixture

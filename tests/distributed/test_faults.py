@@ -170,7 +170,7 @@ def _create_key(cluster: Cluster) -> str:
     command = [sys.executable, "-m", "tds", "admin", "create-key"]
     done = subprocess.run(
         [*command, "--email", "a@example.com", "--credits", "100"],
-        env=cluster.env(),
+        env=os.environ | cluster.env(),
         capture_output=True,
         text=True,
         timeout=60,
