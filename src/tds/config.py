@@ -104,11 +104,12 @@ class Settings(BaseSettings):
     )
     rate_limit: str = Field(
         default="600/minute",
-        description="Requests per API key and process: N/second|minute|hour|day.",
+        description="Requests per API key: N/second|minute|hour|day (shared by every API "
+        "process through Redis when TDS_BROKER_URL is set, else per process).",
     )
     login_rate_limit: str = Field(
         default="10/minute",
-        description="Dashboard log-in attempts per address and per email, per process.",
+        description="Dashboard log-in attempts per address and per email (shared like rate_limit).",
     )
     auth_cache_seconds: float = Field(
         default=5.0,

@@ -46,7 +46,7 @@ async def api_principal(
         if principal.needs_touch:
             await run_in_threadpool(_touch, rt, digest)
         rt.principals.put(digest, principal)
-    rt.rate_limiter.check(digest)
+    await rt.rate_limiter.acquire(digest)
     return principal
 
 

@@ -1,17 +1,30 @@
-"""Requests per API key, in process: GCRA (the generic cell rate algorithm).
+"""Requests per key: GCRA (the generic cell rate algorithm), in process or shared in Redis.
 
 One timestamp per key and no background threads. (The `limits` package's memory storage starts
-a timer thread every 10 ms under load, which halved /me throughput.) Limits are per process:
-several API processes need a shared store (Redis), which the scale-out work brings.
+a timer thread every 10 ms under load, which halved /me throughput.) With a broker configured,
+SharedRateLimiter keeps that timestamp in Redis, so several API processes count against one
+limit; if Redis does not answer, each process falls back to counting on its own.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import re
 import threading
 import time
+from typing import Protocol
+
+import redis
+import redis.asyncio
 
 from tds.exceptions import RateLimited
+
+log = logging.getLogger("tds.server")
+
+# A request never waits long on Redis for its rate limit: past this, the process counts alone.
+SOCKET_TIMEOUT_SECONDS = 0.5
+RETRY_REDIS_SECONDS = 5.0
 
 _PERIODS = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
 _NOTATION = re.compile(r"\s*(\d+)\s*/\s*(second|minute|hour|day)\s*")
@@ -25,8 +38,21 @@ def parse(limit: str) -> tuple[int, float]:
     return int(match.group(1)), _PERIODS[match.group(2)]
 
 
+class Limiter(Protocol):
+    async def acquire(self, key: str) -> None:
+        """Count one request for `key`; RateLimited when it is over the limit."""
+        ...
+
+
+def _refused(limit: str, wait: float) -> RateLimited:
+    return RateLimited(
+        f"Too many requests for this key (limit {limit}). Retry after {wait:.0f} s.",
+        headers={"Retry-After": str(max(1, round(wait + 0.5)))},
+    )
+
+
 class RateLimiter:
-    """Allows `count` requests per `period`, in bursts of up to `count`."""
+    """Allows `count` requests per `period`, in bursts of up to `count`, in this process."""
 
     def __init__(self, limit: str) -> None:
         self.limit = limit
@@ -36,17 +62,66 @@ class RateLimiter:
         self._next: dict[str, float] = {}  # key → theoretical arrival time of its next request
         self._lock = threading.Lock()
 
+    async def acquire(self, key: str) -> None:
+        self.check(key)
+
     def check(self, key: str, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         with self._lock:
             arrival = max(self._next.get(key, now), now)
             wait = arrival - now - self.tolerance
             if wait > 0:
-                raise RateLimited(
-                    f"Too many requests for this API key (limit {self.limit}). "
-                    f"Retry after {wait:.0f} s.",
-                    headers={"Retry-After": str(max(1, round(wait + 0.5)))},
-                )
+                raise _refused(self.limit, wait)
             self._next[key] = arrival + self.interval
             if len(self._next) > 100_000:  # forget keys that are idle again
                 self._next = {k: v for k, v in self._next.items() if v > now}
+
+
+# KEYS[1]: the key's theoretical arrival time, in µs of Redis's own clock (every API process
+# shares it). ARGV: interval and tolerance in µs. Returns 0, or how many µs to wait.
+_GCRA = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
+local interval, tolerance = tonumber(ARGV[1]), tonumber(ARGV[2])
+local arrival = math.max(tonumber(redis.call('GET', KEYS[1]) or now), now)
+local wait = arrival - now - tolerance
+if wait > 0 then return wait end
+redis.call('SET', KEYS[1], arrival + interval, 'PX', math.ceil((arrival + interval - now) / 1000))
+return 0
+"""
+
+
+class SharedRateLimiter:
+    """The same limit for every API process sharing a Redis: one script call per request."""
+
+    def __init__(self, limit: str, url: str, prefix: str) -> None:
+        self.limit = limit
+        timeout = SOCKET_TIMEOUT_SECONDS
+        self._client = redis.asyncio.Redis.from_url(
+            url, socket_timeout=timeout, socket_connect_timeout=timeout
+        )
+        self._local = RateLimiter(limit)  # while Redis does not answer
+        self._interval = round(self._local.interval * 1_000_000)
+        self._tolerance = round(self._local.tolerance * 1_000_000)
+        self._prefix = f"{prefix}rate:{hashlib.sha256(limit.encode()).hexdigest()[:8]}:"
+        self._script = self._client.register_script(_GCRA)
+        self._alone_until = 0.0  # after a Redis failure, count alone until then
+
+    async def acquire(self, key: str) -> None:
+        # Hashed: keys may hold emails and addresses, which have no business in Redis.
+        if time.monotonic() < self._alone_until:
+            self._local.check(key)
+            return
+        name = self._prefix + hashlib.sha256(key.encode()).hexdigest()[:32]
+        try:
+            wait = await self._script(keys=[name], args=[self._interval, self._tolerance])
+        except (redis.RedisError, OSError) as error:
+            log.warning("shared rate limit unavailable, counting in this process: %s", error)
+            self._alone_until = time.monotonic() + RETRY_REDIS_SECONDS
+            self._local.check(key)
+            return
+        if int(wait) > 0:
+            raise _refused(self.limit, int(wait) / 1_000_000)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

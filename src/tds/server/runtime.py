@@ -28,7 +28,7 @@ from tds.kit import migrate, secrets
 from tds.kit.db import Database, utcnow
 from tds.renders import service as renders
 from tds.renders.worker import RenderExecutor
-from tds.server.rate_limit import RateLimiter
+from tds.server.rate_limit import Limiter, RateLimiter, SharedRateLimiter
 from tds.storage import Storage, open_storage
 
 log = logging.getLogger("tds.server")
@@ -43,9 +43,9 @@ class Runtime:
     dispatcher: Dispatcher
     fetcher: ImageFetcher
     key_secret: bytes
-    rate_limiter: RateLimiter
+    rate_limiter: Limiter
     principals: PrincipalCache
-    login_limiter: RateLimiter  # dashboard log-ins, per address and per email
+    login_limiter: Limiter  # dashboard log-ins, per address and per email
     image_limiter: anyio.CapacityLimiter
     _stop: threading.Event = field(default_factory=threading.Event)
     _reaper: threading.Thread | None = None
@@ -90,9 +90,9 @@ class Runtime:
                 max_bytes=settings.max_upload_bytes, timeout=settings.fetch_timeout_seconds
             ),
             key_secret=secrets.load_or_create(settings.key_secret, settings.data_dir),
-            rate_limiter=RateLimiter(settings.rate_limit),
+            rate_limiter=_limiter(settings, settings.rate_limit),
             principals=PrincipalCache(settings.auth_cache_seconds),
-            login_limiter=RateLimiter(settings.login_rate_limit),
+            login_limiter=_limiter(settings, settings.login_rate_limit),
             image_limiter=anyio.CapacityLimiter(max(2, settings.workers)),
         )
         dispatcher.start()
@@ -125,6 +125,9 @@ class Runtime:
 
     async def stop(self) -> None:
         self._stop.set()
+        for limiter in {self.rate_limiter, self.login_limiter}:
+            if isinstance(limiter, SharedRateLimiter):
+                await limiter.aclose()
         self.dispatcher.stop()
         if self._reaper:
             self._reaper.join(5)
@@ -148,3 +151,10 @@ class Runtime:
                 self.reap()
             except Exception:  # a locked database must not kill the reaper for good
                 log.exception("reaper run failed")
+
+
+def _limiter(settings: Settings, limit: str) -> Limiter:
+    """Shared through Redis when API processes share a broker, else counted in this process."""
+    if settings.broker_url:
+        return SharedRateLimiter(limit, settings.broker_url, settings.broker_prefix)
+    return RateLimiter(limit)

@@ -92,8 +92,8 @@ async def login(
     _check_form(request, csrf_token)
     address = request.client.host if request.client else "unknown"
     try:  # per address and per account; unknown emails count the same
-        rt.login_limiter.check(f"address:{address}")
-        rt.login_limiter.check(f"email:{email.strip().lower()}")
+        await rt.login_limiter.acquire(f"address:{address}")
+        await rt.login_limiter.acquire(f"email:{email.strip().lower()}")
     except RateLimited as error:
         return _form(
             request, "login.html", status_code=429, error=error.message, email=email, next=next
