@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Protocol
 
 
@@ -39,3 +40,9 @@ class Dispatcher(Protocol):
     async def wait(self, render_id: str, timeout: float) -> bool:
         """Wait until the render reached a final state; False when `timeout` ran out first."""
         ...
+
+
+def wake(future: asyncio.Future[None]) -> None:
+    """Resolve a waiter's future (scheduled on its loop with call_soon_threadsafe)."""
+    if not future.done():
+        future.set_result(None)

@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from tds.dispatch.base import QueueFull
+from tds.dispatch.base import QueueFull, wake
 from tds.engines.base import JobCanceled
 
 log = logging.getLogger("tds.dispatch")
@@ -204,10 +204,5 @@ class LocalDispatcher:
     def _finish(self, job: _Job) -> None:
         self._jobs.pop(job.render_id, None)
         for loop, future in job.waiters:
-            loop.call_soon_threadsafe(_resolve, future)
+            loop.call_soon_threadsafe(wake, future)
         job.waiters.clear()
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)

@@ -16,6 +16,8 @@ from collections import defaultdict
 
 import redis
 
+from tds.dispatch.base import wake
+
 log = logging.getLogger("tds.dispatch")
 
 KEY_TTL_SECONDS = 24 * 3600
@@ -110,7 +112,7 @@ class FinishedListener:
         with self._lock:
             waiters = self._waiters.pop(render_id, [])
         for loop, future in waiters:
-            loop.call_soon_threadsafe(_resolve, future)
+            loop.call_soon_threadsafe(wake, future)
 
     def _listen(self) -> None:
         while not self._stop.is_set():
@@ -128,8 +130,3 @@ class FinishedListener:
                 self._stop.wait(1.0)
             finally:
                 pubsub.close()
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)

@@ -305,7 +305,7 @@ class Pending:
     max_in_flight: int
 
 
-def _retry_or_fail(session: Session, render: Render) -> bool:
+def _retry_or_fail(session: Session, render: Render) -> None:
     """An interrupted render goes back to queued, or fails and is refunded after MAX_ATTEMPTS."""
     if render.attempts >= MAX_ATTEMPTS:
         fail(
@@ -316,10 +316,9 @@ def _retry_or_fail(session: Session, render: Render) -> bool:
             "its credits were refunded.",
             statuses=("processing",),
         )
-        return False
+        return
     render.status = "queued"
     session.flush()
-    return True
 
 
 def recover(session: Session) -> list[Pending]:
