@@ -76,7 +76,8 @@ class SleepEngine(ResizeEngine):
     """A fixed cost per render, for Celery workers started as real processes by the tests and the
     benchmark: `TDS_ENGINE=tests.fakes:SleepEngine`. It reports progress every 20 ms (so cancels
     land) and, when TDS_TEST_ENGINE_PIDFILE is set, writes its process id there as it starts,
-    so a test can kill the very process that renders; TDS_TEST_ENGINE_FAILS=1 makes it fail."""
+    so a test can kill the very process that renders; TDS_TEST_ENGINE_FAILS=1 makes it fail;
+    TDS_TEST_ENGINE_SETUPS names a folder where each setup() call is recorded per process."""
 
     name = "sleep"
 
@@ -84,6 +85,12 @@ class SleepEngine(ResizeEngine):
         self.seconds = float(os.environ.get("TDS_TEST_ENGINE_SECONDS", "0.2"))
         self.pidfile = os.environ.get("TDS_TEST_ENGINE_PIDFILE")
         self.fails = os.environ.get("TDS_TEST_ENGINE_FAILS") == "1"
+        self.setups = os.environ.get("TDS_TEST_ENGINE_SETUPS")
+
+    def setup(self) -> None:
+        if self.setups:  # one line per call, in a file per process
+            with (Path(self.setups) / str(os.getpid())).open("a") as record:
+                record.write("setup\n")
 
     def run(self, job: Job, progress: Progress) -> Output:
         if self.pidfile:

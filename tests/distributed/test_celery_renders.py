@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -65,9 +66,11 @@ def test_a_failed_render_is_502_refunded_and_logged_with_the_request_id(
 
 
 def test_two_api_processes_share_the_workers_and_the_books(
-    cluster: Cluster, api: Callable[..., LiveServer]
+    cluster: Cluster, api: Callable[..., LiveServer], tmp_path: Path
 ) -> None:
-    cluster.start_worker("--concurrency", "2")
+    setups = tmp_path / "setups"
+    setups.mkdir()
+    cluster.start_worker("--concurrency", "2", TDS_TEST_ENGINE_SETUPS=str(setups))
     first, second = api(), api()
     account = first.account(credits=100, plan="pro")
     results: dict[str, dict[str, Any]] = {}
@@ -89,6 +92,9 @@ def test_two_api_processes_share_the_workers_and_the_books(
     with second.client(account) as client:
         assert client.get("/api/v1/me").json()["credits"] == 70
     assert cluster.books(account.id).balanced
+    # The engine was set up once in each of the worker's two pool processes, never per render.
+    records = sorted(path.read_text() for path in setups.iterdir())
+    assert records == ["setup\n", "setup\n"]
 
 
 def test_progress_queue_position_and_cancel_across_processes(
