@@ -50,8 +50,10 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy src
 
+# API overhead, then the dispatch paths (the latter needs PostgreSQL and Redis, as the tests do).
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/api_overhead.py
+	$(BIN)/python bench/throughput.py
 
 clean:
 	rm -rf $(VENV) .tds-data .pytest_cache .ruff_cache
