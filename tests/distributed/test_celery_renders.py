@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,7 @@ def test_progress_queue_position_and_cancel_across_processes(
             progress = client.get(f"/api/v1/renders/{ids[0]}").json()["render"]["progress"]
             if progress and progress["value"] > 0:
                 break
-            threading.Event().wait(0.05)
+            time.sleep(0.05)
         assert progress is not None
         assert 0 < progress["value"] < progress["max"], progress
         waiting = [client.get(f"/api/v1/renders/{i}").json()["render"] for i in ids[1:]]
@@ -131,7 +132,7 @@ def test_progress_queue_position_and_cancel_across_processes(
             newest = client.get("/api/v1/renders", params={"limit": 1}).json()["data"][0]
             if newest["id"] not in ids:
                 break
-            threading.Event().wait(0.02)
+            time.sleep(0.02)
         assert newest["id"] not in ids
         assert newest["status"] == "queued"
         newest = newest["id"]

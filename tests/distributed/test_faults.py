@@ -8,8 +8,10 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -18,6 +20,7 @@ from tds.models import LedgerEntry
 from tests.conftest import LiveServer, assert_error, free_port, poll, start_tds_serve
 from tests.distributed.conftest import Cluster
 from tests.distributed.test_celery_renders import ASYNC, BODY
+from tests.workers import Worker
 
 
 def _entries(cluster: Cluster, render_id: str) -> list[str]:
@@ -31,30 +34,50 @@ def _entries(cluster: Cluster, render_id: str) -> list[str]:
         db.dispose()
 
 
+def _killable_worker(
+    cluster: Cluster, tmp_path: Path, engine_seconds: int, *args: str, **env: str
+) -> tuple[Worker, Path]:
+    """A worker whose engine writes the id of the process that renders to the returned file."""
+    pidfile = tmp_path / "engine.pid"
+    worker = cluster.start_worker(
+        *args,
+        TDS_TEST_ENGINE_SECONDS=str(engine_seconds),
+        TDS_TEST_ENGINE_PIDFILE=str(pidfile),
+        **env,
+    )
+    return worker, pidfile
+
+
 def _rendering_pid(pidfile: Path) -> int:
-    """The pid of the process running the render, once the engine started it."""
+    """The pid of the process running the render, once the engine started it; the file is
+    removed, so the next call waits for the next start."""
     for _ in range(600):
         if pidfile.exists() and pidfile.read_text():
-            return int(pidfile.read_text())
-        threading.Event().wait(0.05)
+            pid = int(pidfile.read_text())
+            pidfile.unlink()
+            return pid
+        time.sleep(0.05)
     raise AssertionError("the engine never started")
+
+
+def _settled(client: httpx.Client, render_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The render once final, and the account's balance then."""
+    render = poll(client, render_id, ("done", "failed"), seconds=60)
+    return render, client.get("/api/v1/me").json()
 
 
 def test_a_worker_process_killed_mid_render_runs_it_again_and_charges_once(
     cluster: Cluster, api: Callable[..., LiveServer], tmp_path: Path
 ) -> None:
-    pidfile = tmp_path / "engine.pid"
-    cluster.start_worker(TDS_TEST_ENGINE_SECONDS="3", TDS_TEST_ENGINE_PIDFILE=str(pidfile))
+    _, pidfile = _killable_worker(cluster, tmp_path, 3)
     server = api()
     account = server.account(credits=100)
     with server.client(account, headers=ASYNC) as client:
         render_id = client.post("/api/v1/renders", json=BODY).json()["render"]["id"]
         child = _rendering_pid(pidfile)
-        pidfile.unlink()
         os.kill(child, signal.SIGKILL)  # the pool process running the engine, mid-render
         assert _rendering_pid(pidfile) != child  # the job came back, to a new pool process
-        render = poll(client, render_id, ("done", "failed"), seconds=60)
-        me = client.get("/api/v1/me").json()
+        render, me = _settled(client, render_id)
     assert (render["status"], render["credits_used"]) == ("done", 5)
     assert (me["credits"], me["credits_held"]) == (95, 0)
     assert cluster.render_row(render_id).attempts == 2
@@ -65,18 +88,14 @@ def test_a_worker_process_killed_mid_render_runs_it_again_and_charges_once(
 def test_a_render_killed_twice_fails_and_is_refunded_once(
     cluster: Cluster, api: Callable[..., LiveServer], tmp_path: Path
 ) -> None:
-    pidfile = tmp_path / "engine.pid"
-    cluster.start_worker(TDS_TEST_ENGINE_SECONDS="30", TDS_TEST_ENGINE_PIDFILE=str(pidfile))
+    _, pidfile = _killable_worker(cluster, tmp_path, 30)
     server = api()
     account = server.account(credits=100)
     with server.client(account, headers=ASYNC) as client:
         render_id = client.post("/api/v1/renders", json=BODY).json()["render"]["id"]
         for _ in range(2):
-            child = _rendering_pid(pidfile)
-            pidfile.unlink()
-            os.kill(child, signal.SIGKILL)
-        render = poll(client, render_id, ("done", "failed"), seconds=60)
-        me = client.get("/api/v1/me").json()
+            os.kill(_rendering_pid(pidfile), signal.SIGKILL)
+        render, me = _settled(client, render_id)
     assert render["status"] == "failed"
     assert render["error"]["code"] == "interrupted"
     assert (me["credits"], me["credits_held"]) == (100, 0)
@@ -87,13 +106,9 @@ def test_a_render_killed_twice_fails_and_is_refunded_once(
 def test_a_vanished_worker_s_render_is_reaped_and_refunded(
     cluster: Cluster, api: Callable[..., LiveServer], tmp_path: Path
 ) -> None:
-    pidfile = tmp_path / "engine.pid"
-    worker = cluster.start_worker(
-        "--pool",
-        "solo",
-        TDS_RENDER_TIMEOUT_SECONDS="3",  # the lease a worker takes when it starts a render
-        TDS_TEST_ENGINE_SECONDS="60",
-        TDS_TEST_ENGINE_PIDFILE=str(pidfile),
+    # The lease a worker takes when it starts a render: 3 s here.
+    worker, pidfile = _killable_worker(
+        cluster, tmp_path, 60, "--pool", "solo", TDS_RENDER_TIMEOUT_SECONDS="3"
     )
     server = api(render_timeout_seconds=3, reaper_interval_seconds=0.5)
     account = server.account(credits=100)
@@ -101,8 +116,7 @@ def test_a_vanished_worker_s_render_is_reaped_and_refunded(
         render_id = client.post("/api/v1/renders", json=BODY).json()["render"]["id"]
         _rendering_pid(pidfile)
         worker.kill()  # the whole worker, and no other: its job waits unacknowledged in Redis
-        render = poll(client, render_id, ("done", "failed"), seconds=60)
-        me = client.get("/api/v1/me").json()
+        render, me = _settled(client, render_id)
     assert render["status"] == "failed"
     assert render["error"]["code"] == "timeout"
     assert (me["credits"], me["credits_held"]) == (100, 0)
@@ -184,5 +198,5 @@ def _first_render_id(client: httpx.Client) -> str:
         data = client.get("/api/v1/renders").json()["data"]
         if data:
             return str(data[0]["id"])
-        threading.Event().wait(0.02)
+        time.sleep(0.02)
     raise AssertionError("the render was never created")

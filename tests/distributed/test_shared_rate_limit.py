@@ -45,7 +45,7 @@ def test_the_shared_limiter_bursts_then_refuses_and_keeps_no_raw_key() -> None:
     prefix = f"tds-test-{secrets.token_hex(4)}:"
 
     async def scenario() -> RateLimited:
-        limiter = SharedRateLimiter("2/hour", REDIS_URL, prefix)
+        limiter = SharedRateLimiter("login", "2/hour", REDIS_URL, prefix)
         try:
             await limiter.acquire("email:someone@example.com")
             await limiter.acquire("email:someone@example.com")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Celery
 
 from tds.config import Settings
+from tds.engines.base import KINDS
 
 RENDER_TASK = "tds.render"
 # Default queue per engine; `video` renders get their own queue whatever their engine, since
@@ -24,8 +25,6 @@ def queue_for(settings: Settings, kind: str) -> str:
 
 def all_queues(settings: Settings) -> list[str]:
     """Every queue these settings route some kind to (what `tds worker` takes by default)."""
-    from tds.engines.base import KINDS
-
     return sorted({queue_for(settings, kind) for kind in KINDS})
 
 

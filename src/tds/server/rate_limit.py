@@ -94,7 +94,7 @@ return 0
 class SharedRateLimiter:
     """The same limit for every API process sharing a Redis: one script call per request."""
 
-    def __init__(self, limit: str, url: str, prefix: str) -> None:
+    def __init__(self, name: str, limit: str, url: str, prefix: str) -> None:
         self.limit = limit
         timeout = SOCKET_TIMEOUT_SECONDS
         self._client = redis.asyncio.Redis.from_url(
@@ -103,7 +103,7 @@ class SharedRateLimiter:
         self._local = RateLimiter(limit)  # while Redis does not answer
         self._interval = round(self._local.interval * 1_000_000)
         self._tolerance = round(self._local.tolerance * 1_000_000)
-        self._prefix = f"{prefix}rate:{hashlib.sha256(limit.encode()).hexdigest()[:8]}:"
+        self._prefix = f"{prefix}rate:{name}:"
         self._script = self._client.register_script(_GCRA)
         self._alone_until = 0.0  # after a Redis failure, count alone until then
 

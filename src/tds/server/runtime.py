@@ -90,9 +90,9 @@ class Runtime:
                 max_bytes=settings.max_upload_bytes, timeout=settings.fetch_timeout_seconds
             ),
             key_secret=secrets.load_or_create(settings.key_secret, settings.data_dir),
-            rate_limiter=_limiter(settings, settings.rate_limit),
+            rate_limiter=_limiter(settings, "api", settings.rate_limit),
             principals=PrincipalCache(settings.auth_cache_seconds),
-            login_limiter=_limiter(settings, settings.login_rate_limit),
+            login_limiter=_limiter(settings, "login", settings.login_rate_limit),
             image_limiter=anyio.CapacityLimiter(max(2, settings.workers)),
         )
         dispatcher.start()
@@ -153,8 +153,8 @@ class Runtime:
                 log.exception("reaper run failed")
 
 
-def _limiter(settings: Settings, limit: str) -> Limiter:
+def _limiter(settings: Settings, name: str, limit: str) -> Limiter:
     """Shared through Redis when API processes share a broker, else counted in this process."""
     if settings.broker_url:
-        return SharedRateLimiter(limit, settings.broker_url, settings.broker_prefix)
+        return SharedRateLimiter(name, limit, settings.broker_url, settings.broker_prefix)
     return RateLimiter(limit)
