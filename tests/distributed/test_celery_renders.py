@@ -117,6 +117,9 @@ def test_progress_queue_position_and_cancel_across_processes(
         assert 0 < progress["value"] < progress["max"], progress
         waiting = [client.get(f"/api/v1/renders/{i}").json()["render"] for i in ids[1:]]
         assert [r["queue_position"] for r in waiting] == [1, 2]
+        listed = client.get("/api/v1/renders").json()["data"]  # newest first, in one page
+        assert [r["queue_position"] for r in listed] == [2, 1, None]
+        assert listed[2]["progress"]["value"] > 0
         assert client.get("/api/v1/me").json()["credits_held"] == 15
 
         # A blocking request on the other API process wakes when this one cancels its render.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Protocol
 
 
@@ -33,9 +34,13 @@ class Dispatcher(Protocol):
         """Stop the render's work; called once its final state is in the database."""
         ...
 
-    def progress(self, render_id: str) -> tuple[int, int] | None: ...
+    def progresses(self, render_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """(done, total) of those renders that reported progress: one call for a whole page."""
+        ...
 
-    def queue_position(self, render_id: str) -> int | None: ...
+    def queue_positions(self, render_ids: Sequence[str]) -> dict[str, int]:
+        """1 for the next render to start, for those renders still waiting."""
+        ...
 
     async def wait(self, render_id: str, timeout: float) -> bool:
         """Wait until the render reached a final state; False when `timeout` ran out first."""

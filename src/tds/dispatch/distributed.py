@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 
 import anyio.to_thread
 import redis
@@ -93,15 +94,15 @@ class CeleryDispatcher:
             log.warning("render %s: cancel signal not sent: %s", render_id, error)
 
     # -- observers -------------------------------------------------------------------------
-    def progress(self, render_id: str) -> tuple[int, int] | None:
+    def progresses(self, render_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
         try:
-            return self.signals.progress(render_id)
+            return self.signals.progresses(render_ids)
         except redis.RedisError:
-            return None
+            return {}
 
-    def queue_position(self, render_id: str) -> int | None:
+    def queue_positions(self, render_ids: Sequence[str]) -> dict[str, int]:
         with self._db.read() as session:
-            return service.queue_position(session, render_id)
+            return service.queue_positions(session, render_ids)
 
     async def wait(self, render_id: str, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

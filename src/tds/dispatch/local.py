@@ -12,7 +12,7 @@ import asyncio
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from tds.dispatch.base import QueueFull, wake
@@ -113,6 +113,12 @@ class LocalDispatcher:
         with self._lock:
             job = self._jobs.get(render_id)
             return job.progress if job else None
+
+    def progresses(self, render_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+        return {rid: progress for rid in render_ids if (progress := self.progress(rid))}
+
+    def queue_positions(self, render_ids: Sequence[str]) -> dict[str, int]:
+        return {rid: position for rid in render_ids if (position := self.queue_position(rid))}
 
     def queue_position(self, render_id: str) -> int | None:
         """About how many jobs start before this one (1 = next), given round-robin order."""

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import threading
 from collections import defaultdict
+from collections.abc import Sequence
 
 import redis
 
@@ -57,12 +58,15 @@ class RenderSignals:
         self.client.publish(self.finished_channel, render_id)
 
     # -- API -------------------------------------------------------------------------------
-    def progress(self, render_id: str) -> tuple[int, int] | None:
-        value = self.client.get(self._key("progress", render_id))
-        if not value:
-            return None
-        done, _, total = str(value).partition("/")
-        return int(done), int(total)
+    def progresses(self, render_ids: Sequence[str]) -> dict[str, tuple[int, int]]:
+        """The last progress each render's worker reported, in one round trip."""
+        values = self.client.mget([self._key("progress", rid) for rid in render_ids])
+        found = {}
+        for render_id, value in zip(render_ids, values, strict=True):
+            if value:
+                done, _, total = str(value).partition("/")
+                found[render_id] = (int(done), int(total))
+        return found
 
     def request_cancel(self, render_id: str) -> None:
         self.client.set(self._key("cancel", render_id), "1", ex=KEY_TTL_SECONDS)

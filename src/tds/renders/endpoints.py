@@ -16,7 +16,7 @@ from tds.keys.service import Principal
 from tds.models import IdempotencyKey, Render
 from tds.renders import schemas, service, submission
 from tds.renders.submission import Claim
-from tds.renders.views import render_response, render_view
+from tds.renders.views import render_response, render_view, render_views
 from tds.server.deps import ApiPrincipal, BaseUrl, RuntimeDep
 from tds.server.errors import error_body
 from tds.server.openapi import errors
@@ -225,9 +225,7 @@ def list_renders(
         rows, has_more = service.list_owned(
             session, principal.account_id, limit=limit, starting_after=starting_after
         )
-    return schemas.RenderList(
-        data=[render_view(render, base, rt) for render in rows], has_more=has_more
-    )
+    return schemas.RenderList(data=render_views(rows, base, rt), has_more=has_more)
 
 
 @router.post(

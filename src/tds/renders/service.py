@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Connection, Row, bindparam, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from tds import catalogue
 from tds.catalogue import PLANS
@@ -373,17 +373,20 @@ def queued_count(session: Session) -> int:
     return session.scalar(select(func.count()).where(Render.status == "queued")) or 0
 
 
-def queue_position(session: Session, render_id: str) -> int | None:
-    """1 + the renders queued before this one, oldest first (Celery queues are FIFO)."""
-    mine = session.execute(
-        select(Render.status, Render.created_at).where(Render.id == render_id)
-    ).first()
-    if mine is None or mine.status != "queued":
-        return None
-    ahead = session.scalar(
-        select(func.count()).where(Render.status == "queued", Render.created_at < mine.created_at)
+def queue_positions(session: Session, render_ids: Sequence[str]) -> dict[str, int]:
+    """For those of the renders still queued: 1 + the renders queued before each, oldest first
+    (Celery queues are FIFO). One query for a whole page."""
+    earlier = aliased(Render)
+    ahead = (
+        select(func.count())
+        .where(earlier.status == "queued", earlier.created_at < Render.created_at)
+        .correlate(Render)
+        .scalar_subquery()
     )
-    return (ahead or 0) + 1
+    rows = session.execute(
+        select(Render.id, ahead).where(Render.id.in_(render_ids), Render.status == "queued")
+    )
+    return {render_id: count + 1 for render_id, count in rows}
 
 
 def list_owned(

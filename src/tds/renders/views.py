@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Row
 
 from tds import catalogue
 from tds.models import Render
+from tds.models.render import IN_FLIGHT
 from tds.renders import schemas, service
 from tds.server.runtime import Runtime
+from tds.storage.base import Storage
 
 
 def _name(find: Callable[[str], catalogue.Option | None], value: str | None) -> str | None:
@@ -18,11 +20,33 @@ def _name(find: Callable[[str], catalogue.Option | None], value: str | None) -> 
     return option.name if option else value
 
 
-def render_view(render: Render | Row[Any], base: str, rt: Runtime) -> schemas.Render:
-    """`render` is an ORM object or a Core row of the renders table (same attributes)."""
-    dispatcher, storage = rt.dispatcher, rt.storage
-    in_flight = render.status in ("queued", "processing")
-    progress = dispatcher.progress(render.id) if in_flight else None
+RenderRow = Render | Row[Any]  # an ORM object or a Core row of the renders table
+
+
+def render_views(renders: Sequence[RenderRow], base: str, rt: Runtime) -> list[schemas.Render]:
+    """Renders as the API shows them, with live progress and queue positions asked of the
+    dispatcher once for the whole list (with Celery, one Redis and one database round trip)."""
+    in_flight = [render.id for render in renders if render.status in IN_FLIGHT]
+    queued = [render.id for render in renders if render.status == "queued"]
+    progress = rt.dispatcher.progresses(in_flight) if in_flight else {}
+    positions = rt.dispatcher.queue_positions(queued) if queued else {}
+    return [
+        _view(render, base, rt.storage, progress.get(render.id), positions.get(render.id))
+        for render in renders
+    ]
+
+
+def render_view(render: RenderRow, base: str, rt: Runtime) -> schemas.Render:
+    return render_views([render], base, rt)[0]
+
+
+def _view(
+    render: RenderRow,
+    base: str,
+    storage: Storage,
+    progress: tuple[int, int] | None,
+    queue_position: int | None,
+) -> schemas.Render:
     if render.status == "done":
         progress = (1, 1)
     api = f"{base}/api/v1/renders/{render.id}"
@@ -50,7 +74,7 @@ def render_view(render: Render | Row[Any], base: str, rt: Runtime) -> schemas.Re
         cost=render.cost,
         credits_used=render.credits_used,
         progress=schemas.Progress(value=progress[0], max=progress[1]) if progress else None,
-        queue_position=dispatcher.queue_position(render.id) if render.status == "queued" else None,
+        queue_position=queue_position,
         error=(
             schemas.RenderError(code=render.error_code, message=render.error_message or "")
             if render.error_code

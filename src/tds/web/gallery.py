@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from tds.models import Render
 from tds.renders import service
-from tds.renders.views import render_view
+from tds.renders.views import render_view, render_views
 from tds.server.deps import BaseUrl, RuntimeDep
 from tds.web.deps import User
 from tds.web.templating import page
@@ -26,7 +26,7 @@ def gallery(
         rows, has_more = service.list_owned(
             session, user.account_id, limit=PAGE_SIZE, starting_after=starting_after
         )
-        renders = [render_view(row, base, rt) for row in rows]
+        renders = render_views(rows, base, rt)
     return page(request, "gallery.html", user, renders=renders, has_more=has_more)
 
 
