@@ -166,10 +166,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if TEST_DISPATCH != "celery":
         return
-    own_engine = [item for item in items if "make_server" in getattr(item, "fixturenames", ())]
+    kept: list[pytest.Item] = []
+    own_engine: list[pytest.Item] = []
+    for item in items:
+        uses_own = "make_server" in getattr(item, "fixturenames", ())
+        (own_engine if uses_own else kept).append(item)
     if own_engine:
         config.hook.pytest_deselected(items=own_engine)
-        items[:] = [item for item in items if item not in own_engine]
+        items[:] = kept
 
 
 @pytest.fixture
