@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner, Result
 
-from tds.cli import client_commands
+from tds.cli import connection
 from tds.cli.main import app
 from tds.client import Client
 from tds.models import Render as RenderRow
@@ -313,7 +313,7 @@ def test_usage_errors_exit_2_and_api_errors_exit_1(
     kind = tds("render", str(tmp_path / "empty"), "--kind", "sculpture", *key)
     assert kind.exit_code == 2
 
-    monkeypatch.setattr(client_commands, "Client", functools.partial(Client, backoff=0.001))
+    monkeypatch.setattr(connection, "Client", functools.partial(Client, backoff=0.001))
     down = tds("me", "--base-url", f"http://127.0.0.1:{closed_port()}", "--api-key", "k", "--json")
     assert down.exit_code == 1
     assert parse(down)["error"]["code"] == "connection_error"

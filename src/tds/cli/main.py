@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tds import __version__
-from tds.cli import admin, client_commands
+from tds.cli import account_commands, admin, render_commands
 from tds.cli.worker import worker
 
 if TYPE_CHECKING:
@@ -19,7 +19,8 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(admin.app, name="admin")
-client_commands.register(app)
+account_commands.register(app)
+render_commands.register(app)
 app.command()(worker)
 
 DEMO_EMAIL = "demo@tds.local"
