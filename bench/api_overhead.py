@@ -160,6 +160,8 @@ def pct(values: list[float], q: float) -> float:
 
 
 def make_key(data_dir: Path, credits: int) -> str:
+    from sqlalchemy.orm import Session
+
     from tds.accounts import service as accounts
     from tds.keys import service as keys
     from tds.kit import migrate, secrets
@@ -168,11 +170,13 @@ def make_key(data_dir: Path, credits: int) -> str:
     url = f"sqlite:///{data_dir / 'tds.db'}"
     migrate.upgrade(url)
     db = Database(url)
-    with db.write() as session:
+    secret = secrets.load_or_create(None, data_dir)
+
+    def issue(session: Session) -> str:
         account, _ = accounts.ensure(session, "bench@example.com", plan="studio", credits=credits)
-        _key, token = keys.create(
-            session, account.id, "bench", secrets.load_or_create(None, data_dir)
-        )
+        return keys.create(session, account.id, "bench", secret)[1]
+
+    token = db.write(issue)
     db.dispose()
     return token
 

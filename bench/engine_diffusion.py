@@ -203,7 +203,7 @@ def bench_kind(
         width=size[0],
         height=size[1],
         seed=1,
-        style="modern",
+        architectural_style="modern",
         lighting="golden_hour",
         geometry_fidelity=0.7,
         strength=0.5,

@@ -126,7 +126,10 @@ def style_sheet(engine: PreviewEngine, size: int) -> np.ndarray:
         image = load()
         cells = [cell(image, size, label)]
         cells += [
-            cell(render(engine, image, scene, kind, style=style, lighting="morning"), size)
+            cell(
+                render(engine, image, scene, kind, architectural_style=style, lighting="morning"),
+                size,
+            )
             for style in STYLE_IDS
         ]
         rows.append(np.hstack(cells))

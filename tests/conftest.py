@@ -23,14 +23,15 @@ import uvicorn
 from PIL import Image
 
 from tds.accounts import service as accounts
+from tds.api.runtime import Runtime
 from tds.config import Settings
 from tds.credits import ledger
 from tds.engines.base import Engine
 from tds.fetch.fetcher import ImageFetcher
 from tds.keys import service as keys
 from tds.server.app import create_app
-from tds.server.runtime import Runtime
 from tests.databases import database_url
+from tests.support.db import reading, writing
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -101,7 +102,7 @@ class LiveServer:
         """A new account with a key, made through the same services the CLI uses."""
         self._counter += 1
         email = f"user{self._counter}-{id(self)}@example.com"
-        with self.runtime.db.write() as session:
+        with writing(self.runtime.db) as session:
             account, _ = accounts.ensure(session, email, plan=plan, credits=0)
             if credits:
                 ledger.grant(session, account.id, credits)
@@ -112,7 +113,7 @@ class LiveServer:
         self.__exit__(None, None, None)
 
     def books(self, account: Account) -> ledger.Books:
-        with self.runtime.db.read() as session:
+        with reading(self.runtime.db) as session:
             return ledger.books(session, account.id)
 
     def assert_books_balanced(self, account: Account) -> ledger.Books:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tds.exceptions import RateLimited
-from tds.server.rate_limit import RateLimiter, parse
+from tds.kit.rate_limit import RateLimiter, parse
 
 
 def test_parse() -> None:

@@ -19,7 +19,7 @@
     ├── ModelFailed             502 model_failed
     └── ModelUnavailable        503 model_unavailable
 
-They are rendered into `{"error": {"code", "message", ...}}` in one place (tds.server.errors).
+They are rendered into `{"error": {"code", "message", ...}}` in one place (tds.api.errors).
 """
 
 from __future__ import annotations

@@ -11,9 +11,11 @@ from tds.keys import service as keys
 from tds.keys import tokens
 from tds.keys.cache import PrincipalCache
 from tds.keys.service import Principal
+from tds.kit import redaction
 from tds.kit.db import Base
 from tds.models import ApiKey
 from tests.conftest import LiveServer, assert_error
+from tests.support.db import reading, writing
 
 ENDPOINTS = [
     ("GET", "/api/v1/me"),
@@ -75,7 +77,7 @@ def test_revoked_key_answers_401_once_the_auth_cache_expires(make_server) -> Non
     account = live.account()
     with live.client(account) as client:
         assert client.get("/api/v1/me").status_code == 200
-        with live.runtime.db.write() as session:  # as `tds admin revoke-key` does
+        with writing(live.runtime.db) as session:  # as `tds admin revoke-key` does
             keys.revoke(session, account.key_id)
         time.sleep(0.4)
         assert_error(client.get("/api/v1/me"), 401, "invalid_api_key")
@@ -95,7 +97,7 @@ def test_only_a_keyed_digest_is_stored_and_last_use_is_recorded(server: LiveServ
     account = server.account()
     with server.client(account) as client:
         assert client.get("/api/v1/me").status_code == 200
-    with server.runtime.db.read() as session:
+    with reading(server.runtime.db) as session:
         key = session.get_one(ApiKey, account.key_id)
         assert account.key not in (key.digest, key.prefix, key.last4)
         assert key.digest == tokens.digest(account.key, server.runtime.key_secret)
@@ -110,7 +112,7 @@ def test_only_a_keyed_digest_is_stored_and_last_use_is_recorded(server: LiveServ
 
 def test_redact_hides_keys_in_text() -> None:
     key = tokens.generate()
-    text = tokens.redact(f"Authorization: Bearer {key}")
+    text = redaction.redact(f"Authorization: Bearer {key}")
     assert key not in text
     assert text.endswith(key[-4:])
 

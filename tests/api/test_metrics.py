@@ -10,8 +10,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tds.api.metrics import ENGINE_BUCKETS, DatabaseCollector
 from tds.kit.db import Database
-from tds.server.metrics import ENGINE_BUCKETS, DatabaseCollector
 from tests.conftest import LiveServer, assert_error, png_bytes, poll
 from tests.databases import BACKENDS, database_url
 from tests.fakes import FailingEngine, GateEngine

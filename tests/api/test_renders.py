@@ -22,6 +22,7 @@ from tests.conftest import (
     poll,
 )
 from tests.fakes import CrashingEngine, FailingEngine, GateEngine, ResizeEngine
+from tests.support.db import reading
 
 SEED_BODY = {
     "image_url": "https://example.com/my-viewport.png",
@@ -48,7 +49,7 @@ def upload(client: httpx.Client, data: bytes) -> str:
 
 
 def render_count(live: LiveServer, account: Account) -> int:
-    with live.runtime.db.read() as session:
+    with reading(live.runtime.db) as session:
         return session.query(Render).filter(Render.account_id == account.id).count()
 
 

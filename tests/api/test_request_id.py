@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from tds.server import request_id
-from tds.server.logs import JsonFormatter, RequestIdFilter
+from tds.kit import request_id
+from tds.kit.logs import JsonFormatter, RequestIdFilter
 from tests.conftest import LiveServer, assert_error, png_bytes
 from tests.fakes import BrokenEngine, FailingEngine
 

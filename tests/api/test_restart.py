@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from tds.models import Render
-from tds.renders.service import MAX_ATTEMPTS
+from tds.renders.lifecycle import MAX_ATTEMPTS
 from tests.conftest import Account, LiveServer, png_bytes, poll
 from tests.fakes import GateEngine, ResizeEngine
+from tests.support.db import writing
 
 MakeServer = Callable[..., LiveServer]
 BODY = {"image_base64": base64.b64encode(png_bytes()).decode(), "resolution": "1k"}
@@ -50,7 +51,7 @@ def test_render_interrupted_too_often_fails_and_refunds(
     make_server: MakeServer, tmp_path: Path
 ) -> None:
     first, _engine, account, render_id = _in_flight(make_server, data_dir=tmp_path / "data")
-    with first.runtime.db.write() as session:  # as if it had been interrupted before
+    with writing(first.runtime.db) as session:  # as if it had been interrupted before
         session.get_one(Render, render_id).attempts = MAX_ATTEMPTS
     first.stop()
 
@@ -69,7 +70,7 @@ def test_reaper_fails_and_refunds_a_render_past_its_lease(make_server: MakeServe
     )
     with live.client(account) as client:
         time.sleep(0.3)
-        assert live.runtime.reap() == [render_id]
+        assert live.app.state.reaper.reap() == [render_id]
         render = client.get(f"/api/v1/renders/{render_id}").json()["render"]
         assert render["status"] == "failed"
         assert render["error"]["code"] == "timeout"

@@ -8,6 +8,7 @@ from PIL import Image
 
 from tds.models import Upload
 from tests.conftest import LiveServer, assert_error, fixture_bytes, open_image, png_bytes
+from tests.support.db import reading
 
 
 def _stored_files(server: LiveServer) -> set[str]:
@@ -71,7 +72,7 @@ def test_refused_uploads_store_nothing(server: LiveServer) -> None:
     account = server.account()
     before = _stored_files(server)
     with server.client(account) as client:
-        with server.runtime.db.read() as session:
+        with reading(server.runtime.db) as session:
             rows_before = session.query(Upload).count()
         assert_error(
             client.post("/api/v1/uploads", files={"file": ("a.svg", b"<svg onload=alert(1)/>")}),
@@ -90,7 +91,7 @@ def test_refused_uploads_store_nothing(server: LiveServer) -> None:
             400,
             "invalid_request",
         )
-        with server.runtime.db.read() as session:
+        with reading(server.runtime.db) as session:
             assert session.query(Upload).count() == rows_before
     assert _stored_files(server) == before
 

@@ -13,6 +13,7 @@ import sqlalchemy
 from tds.keys import tokens
 from tests.conftest import LiveServer, make_settings
 from tests.databases import database_url
+from tests.support.db import reading
 
 
 def tds(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -41,7 +42,7 @@ def test_create_key_prints_the_key_alone_and_it_works(tmp_path: Path) -> None:
     with LiveServer(settings) as live, httpx.Client(base_url=live.url) as client:
         me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"}).json()
         assert (me["email"], me["credits"], me["plan"]["id"]) == ("a@example.com", 105, "studio")
-        with live.runtime.db.read() as session:
+        with reading(live.runtime.db) as session:
             from tds.models import ApiKey
 
             key_id = session.query(ApiKey).one().id

@@ -23,6 +23,7 @@ from tds.models import Render as RenderRow
 from tests.client.helpers import PeakEngine, closed_port, make_images
 from tests.conftest import Account, LiveServer
 from tests.fakes import GateEngine, ResizeEngine
+from tests.support.db import reading
 
 MakeServer = Callable[..., LiveServer]
 runner = CliRunner()
@@ -51,7 +52,7 @@ def with_key(live: LiveServer, account: Account) -> list[str]:
 
 
 def render_count(live: LiveServer, account: Account) -> int:
-    with live.runtime.db.read() as session:
+    with reading(live.runtime.db) as session:
         return session.query(RenderRow).filter(RenderRow.account_id == account.id).count()
 
 

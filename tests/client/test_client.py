@@ -51,6 +51,7 @@ from tests.client.helpers import (
 )
 from tests.conftest import FIXTURES, Account, LiveServer, png_bytes
 from tests.fakes import FailingEngine, GateEngine, ResizeEngine
+from tests.support.db import reading
 
 CLIENT_DIR = Path(tds.client.__file__).parent
 Connect = Callable[..., Client]
@@ -62,7 +63,7 @@ RENDER_BODY = {
 
 
 def render_count(live: LiveServer, account: Account) -> int:
-    with live.runtime.db.read() as session:
+    with reading(live.runtime.db) as session:
         return session.query(RenderRow).filter(RenderRow.account_id == account.id).count()
 
 

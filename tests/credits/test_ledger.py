@@ -18,6 +18,7 @@ from tds.exceptions import InsufficientCredits
 from tds.kit import migrate
 from tds.kit.db import Database, utcnow
 from tests.databases import BACKENDS, database_url
+from tests.support.db import reading, writing
 
 
 @pytest.fixture(params=BACKENDS)
@@ -30,20 +31,20 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
 
 
 def new_account(db: Database, credits: int) -> str:
-    with db.write() as session:
+    with writing(db) as session:
         account, _ = accounts.ensure(session, f"a{credits}@example.com", credits=credits)
         return account.id
 
 
 def hold(db: Database, account_id: str, amount: int) -> str:
-    with db.write() as session:
+    with writing(db) as session:
         return ledger.hold(
             session, account_id, amount, expires_at=utcnow() + timedelta(hours=1), render_id="r"
         )
 
 
 def books(db: Database, account_id: str) -> ledger.Books:
-    with db.read() as session:
+    with reading(db) as session:
         return ledger.books(session, account_id)
 
 
@@ -51,7 +52,7 @@ def test_hold_capture_release_happen_once(db: Database) -> None:
     account = new_account(db, 50)
     first, second = hold(db, account, 10), hold(db, account, 20)
     assert books(db, account) == ledger.Books(20, 30, 20, 30, 0)
-    with db.write() as session:
+    with writing(db) as session:
         assert ledger.capture(session, first, "r") is True
         assert ledger.capture(session, first, "r") is False  # a retried capture
         assert ledger.release(session, first, "r") is False  # capture then release: no refund
@@ -93,7 +94,7 @@ def test_concurrent_resolution_of_one_hold_pays_out_once(db: Database) -> None:
     hold_id = hold(db, account, 30)
 
     def resolve(number: int) -> bool:
-        with db.write() as session:
+        with writing(db) as session:
             if number % 2:
                 return ledger.capture(session, hold_id, "r")
             return ledger.release(session, hold_id, "r")
@@ -109,19 +110,19 @@ def test_concurrent_resolution_of_one_hold_pays_out_once(db: Database) -> None:
 def test_ledger_is_append_only(db: Database) -> None:
     account = new_account(db, 10)
     for statement in ("UPDATE ledger_entries SET amount = 1000", "DELETE FROM ledger_entries"):
-        with pytest.raises(DBAPIError, match="append-only"), db.write() as session:
+        with pytest.raises(DBAPIError, match="append-only"), writing(db) as session:
             session.execute(text(statement))
     assert books(db, account).ledger_sum == 10
 
 
 def test_expired_holds_are_listed_for_the_reaper(db: Database) -> None:
     account = new_account(db, 10)
-    with db.write() as session:
+    with writing(db) as session:
         stale = ledger.hold(
             session, account, 5, expires_at=utcnow() - timedelta(seconds=1), render_id="r"
         )
     hold(db, account, 5)
-    with db.read() as session:
+    with reading(db) as session:
         assert ledger.expired_holds(session, utcnow()) == [stale]
 
 
@@ -129,7 +130,7 @@ def test_books_catch_a_hold_resolved_twice(db: Database) -> None:
     """The invariant checker itself can fail: forge a second resolution entry."""
     account = new_account(db, 10)
     hold_id = hold(db, account, 5)
-    with db.write() as session:
+    with writing(db) as session:
         ledger.capture(session, hold_id, "r")
         session.execute(
             text(

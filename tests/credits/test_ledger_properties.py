@@ -16,6 +16,7 @@ from tds.credits import ledger
 from tds.exceptions import InsufficientCredits
 from tds.kit import migrate
 from tds.kit.db import Database, utcnow
+from tests.support.db import reading, writing
 
 
 class LedgerMachine(RuleBasedStateMachine):
@@ -27,7 +28,7 @@ class LedgerMachine(RuleBasedStateMachine):
         url = f"sqlite:///{Path(self.folder.name) / 'ledger.db'}"
         migrate.upgrade(url)
         self.db = Database(url)
-        with self.db.write() as session:
+        with writing(self.db) as session:
             self.account = accounts.ensure(session, "machine@example.com", credits=0)[0].id
         # The model: what the books must say.
         self.available = 0
@@ -41,7 +42,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(amount=st.integers(min_value=1, max_value=50))
     def grant(self, amount: int) -> None:
-        with self.db.write() as session:
+        with writing(self.db) as session:
             ledger.grant(session, self.account, amount)
         self.available += amount
         self.granted += amount
@@ -50,7 +51,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def hold(self, amount: int, stale: bool) -> str:
         expires = utcnow() + (timedelta(seconds=-1) if stale else timedelta(hours=1))
         try:
-            with self.db.write() as session:
+            with writing(self.db) as session:
                 hold_id = ledger.hold(
                     session, self.account, amount, expires_at=expires, render_id="r"
                 )
@@ -64,7 +65,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(hold_id=holds)
     def capture(self, hold_id: str) -> None:
-        with self.db.write() as session:
+        with writing(self.db) as session:
             captured = ledger.capture(session, hold_id, "r")
         assert captured == (hold_id in self.open)
         if captured:
@@ -72,7 +73,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(hold_id=holds)
     def release(self, hold_id: str) -> None:
-        with self.db.write() as session:
+        with writing(self.db) as session:
             released = ledger.release(session, hold_id, "r")
         assert released == (hold_id in self.open)
         if released:
@@ -81,14 +82,14 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule()
     def reap(self) -> None:
         """What the reaper does with expired holds: release each, exactly once."""
-        with self.db.write() as session:
+        with writing(self.db) as session:
             for hold_id in ledger.expired_holds(session, utcnow()):
                 assert ledger.release(session, hold_id, "r", note="expired")
                 self.available += self.open.pop(hold_id)
 
     @invariant()
     def books_match_the_model(self) -> None:
-        with self.db.read() as session:
+        with reading(self.db) as session:
             books = ledger.books(session, self.account)
         assert books.balanced, books
         assert books.credits == self.available

@@ -22,6 +22,7 @@ from tds.models import Render
 from tests.conftest import LiveServer
 from tests.databases import database_url
 from tests.fakes import SleepEngine
+from tests.support.db import reading
 from tests.workers import REDIS_URL, Worker, forget_prefix, start_worker
 
 ENGINE = "tests.fakes:SleepEngine"
@@ -71,7 +72,7 @@ class Cluster:
     def render_row(self, render_id: str) -> Render:
         db = self.database()
         try:
-            with db.read() as session:
+            with reading(db) as session:
                 render = session.get_one(Render, render_id)
                 session.expunge(render)
                 return render
@@ -81,7 +82,7 @@ class Cluster:
     def books(self, account_id: str) -> ledger.Books:
         db = self.database()
         try:
-            with db.read() as session:
+            with reading(db) as session:
                 return ledger.books(session, account_id)
         finally:
             db.dispose()

@@ -20,13 +20,14 @@ from tds.models import LedgerEntry
 from tests.conftest import LiveServer, assert_error, free_port, poll, start_tds_serve
 from tests.distributed.conftest import Cluster
 from tests.distributed.test_celery_renders import ASYNC, BODY
+from tests.support.db import reading
 from tests.workers import Worker
 
 
 def _entries(cluster: Cluster, render_id: str) -> list[str]:
     db = cluster.database()
     try:
-        with db.read() as session:
+        with reading(db) as session:
             return sorted(
                 session.scalars(select(LedgerEntry.kind).where(LedgerEntry.render_id == render_id))
             )

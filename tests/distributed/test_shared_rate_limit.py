@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from tds.exceptions import RateLimited
-from tds.server.rate_limit import SharedRateLimiter
+from tds.kit.rate_limit import SharedRateLimiter
 from tests.conftest import LiveServer, assert_error, free_port
 from tests.distributed.conftest import Cluster
 from tests.workers import REDIS_URL, forget_prefix

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tds.engines.base import Job, Output, Progress
-from tds.renders import service
+from tds.renders import lifecycle
 from tests.conftest import LiveServer, png_bytes, poll
 from tests.fakes import ResizeEngine
 
@@ -53,7 +53,7 @@ def test_crash_between_result_and_capture_recovers_and_charges_once(
         # As if the process died here: the render is left processing and its credits held.
         raise RuntimeError("power cut after the engine returned")
 
-    monkeypatch.setattr(service, "complete", crash)
+    monkeypatch.setattr(lifecycle, "complete", crash)
     with first.client(account) as client:
         render_id = client.post(
             "/api/v1/renders", json=BODY, headers={"Prefer": "respond-async"}

@@ -21,6 +21,7 @@ from tds.credits import ledger
 from tds.kit.db import Database
 from tds.models import Account
 from tests.conftest import FIXTURES, poll, start_tds_serve
+from tests.support.db import reading
 
 
 class ServerProcess:
@@ -87,7 +88,7 @@ def test_sigkill_mid_render_then_restart_charges_each_render_once(
     assert (me["credits"], me["credits_held"]) == (100, 0)
     db = Database(f"sqlite:///{server_process.data_dir / 'tds.db'}")
     try:
-        with db.read() as session:
+        with reading(db) as session:
             account = session.query(Account).filter_by(email="kill@example.com").one()
             books = ledger.books(session, account.id)
     finally:

@@ -15,6 +15,7 @@ from tds.models import Render, Upload
 from tests.conftest import LiveServer, make_settings, open_image
 from tests.fakes import ResizeEngine
 from tests.images.test_intake import _gif, _tiff, encode, gradient, handmade_png
+from tests.support.db import reading
 
 
 def _apng() -> bytes:
@@ -91,7 +92,7 @@ def test_hostile_images_are_refused_by_uploads_and_renders(
         assert answer.json()["error"]["code"] == expected, (case, answer.text)
     books = image_server.assert_books_balanced(account)
     assert (books.credits, books.credits_held) == (100, 0)
-    with image_server.runtime.db.read() as session:
+    with reading(image_server.runtime.db) as session:
         assert session.query(Upload).filter_by(account_id=account.id).count() == 0
         assert session.query(Render).filter_by(account_id=account.id).count() == 0
     assert _nothing_stored(image_server)

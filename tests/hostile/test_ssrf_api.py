@@ -13,6 +13,7 @@ from tds.models import Render
 from tests.conftest import LiveServer, make_settings
 from tests.fakes import ResizeEngine
 from tests.fetch.conftest import FakeResolver
+from tests.support.db import reading
 
 # Names as production DNS would answer them; the guard forbids real lookups.
 RESOLVER_TABLE: dict[str, list[str]] = {
@@ -97,7 +98,7 @@ def test_every_unsafe_image_url_gets_one_identical_refusal(
     assert len(set(bodies.values())) == 1  # no oracle: every cause reads the same
     books = ssrf_server.assert_books_balanced(account)
     assert (books.credits, books.credits_held) == (100, 0)
-    with ssrf_server.runtime.db.read() as session:
+    with reading(ssrf_server.runtime.db) as session:
         assert session.query(Render).filter_by(account_id=account.id).count() == 0
     assert not any((ssrf_server.settings.files_dir / "inputs").iterdir())
 

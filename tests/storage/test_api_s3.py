@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from tds.server.runtime import Runtime
+from tds.server import lifespan
 from tds.storage import StorageUnavailable
 from tds.storage.s3 import S3Storage
 from tests.conftest import LiveServer, assert_error, fixture_bytes, make_settings, open_image
@@ -203,5 +203,5 @@ def test_a_bucket_that_does_not_answer_stops_the_start(tmp_path: Path, s3: S3Ser
         s3_region=REGION,
     )
     with pytest.raises(StorageUnavailable, match="'tds-never-created' is not reachable"):
-        Runtime.start(settings)
+        lifespan.start(settings)
     assert not (tmp_path / "tds.db").exists()  # checked before anything was migrated

@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from tds.accounts import passwords
 from tds.models import Account, ApiKey, WebSession
 from tests.conftest import LiveServer, assert_error
+from tests.support.db import reading, writing
 
 PASSWORD = "a long enough password"
 
@@ -49,7 +50,7 @@ def test_sign_up_stores_an_argon2id_hash_and_free_credits(
     answer = sign_up(browser, "new-architect@example.com")
     assert answer.status_code == 303
     assert answer.headers["location"] == "/studio"
-    with server.runtime.db.read() as session:
+    with reading(server.runtime.db) as session:
         account = session.query(Account).filter_by(email="new-architect@example.com").one()
         assert account.password_hash is not None
         assert account.password_hash.startswith("$argon2id$")
@@ -88,7 +89,7 @@ def test_log_in_rotates_the_session_and_log_out_revokes_it(
     assert page.status_code == 200
     browser.post("/logout", data={"csrf_token": _token(page)})
     assert browser.get("/studio").status_code == 303
-    with server.runtime.db.read() as session:
+    with reading(server.runtime.db) as session:
         assert session.get(WebSession, second) is None  # ids are digests, never the token
 
 
@@ -98,7 +99,7 @@ def test_forms_need_their_csrf_token_and_the_same_origin(
     sign_up(browser, "csrf@example.com")
     page = browser.get("/settings/keys")
     token = _token(page)
-    with server.runtime.db.read() as session:
+    with reading(server.runtime.db) as session:
         before = session.query(ApiKey).count()
     missing = browser.post("/settings/keys", data={"name": "x"})
     wrong = browser.post("/settings/keys", data={"name": "x", "csrf_token": "forged"})
@@ -112,7 +113,7 @@ def test_forms_need_their_csrf_token_and_the_same_origin(
         assert "nothing was changed" in answer.text or "security token" in answer.text
     anonymous = httpx.post(f"{server.url}/login", data={"email": "a@b.co", "password": "x"})
     assert anonymous.status_code == 403
-    with server.runtime.db.read() as session:
+    with reading(server.runtime.db) as session:
         assert session.query(ApiKey).count() == before
     assert (
         browser.post("/settings/keys", data={"name": "ok", "csrf_token": token}).status_code == 200
@@ -138,11 +139,11 @@ def test_log_in_attempts_are_throttled_per_email(make_server) -> None:  # type: 
 def test_outdated_hashes_are_upgraded_at_log_in(server: LiveServer, browser: httpx.Client) -> None:
     sign_up(browser, "rehash@example.com")
     weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
-    with server.runtime.db.write() as session:
+    with writing(server.runtime.db) as session:
         session.query(Account).filter_by(email="rehash@example.com").one().password_hash = weak
     with httpx.Client(base_url=server.url) as other:
         assert log_in(other, "rehash@example.com").status_code == 303
-    with server.runtime.db.read() as session:
+    with reading(server.runtime.db) as session:
         upgraded = session.query(Account).filter_by(email="rehash@example.com").one()
         assert upgraded.password_hash != weak
         assert not passwords.needs_rehash(upgraded.password_hash or "")

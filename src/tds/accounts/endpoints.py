@@ -1,40 +1,28 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
-from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
 
+from tds.accounts import service
 from tds.accounts.schemas import Me, Plan
+from tds.api.deps import ApiPrincipal, RuntimeDep
+from tds.api.openapi import errors
 from tds.catalogue import PLANS
-from tds.models import Account
-from tds.server.deps import ApiPrincipal, RuntimeDep
-from tds.server.openapi import errors
-from tds.server.runtime import Runtime
 
 router = APIRouter(tags=["account"])
-
-
-_ME = select(
-    Account.id,
-    Account.email,
-    Account.plan,
-    Account.credits,
-    Account.credits_held,
-    Account.created_at,
-).where(Account.id == bindparam("account_id"))
 
 
 @router.get(
     "/me", summary="Account, plan and credit balance", response_model=Me, responses=errors()
 )
 async def get_me(principal: ApiPrincipal, rt: RuntimeDep) -> Response:
-    me = await rt.db.run_read(_me, rt, principal.account_id)
+    me = await rt.db.run_read(_me, principal.account_id)
     # Serialised directly: FastAPI would validate the model it was just given once more.
     return Response(me.model_dump_json(), media_type="application/json")
 
 
-def _me(rt: Runtime, account_id: str) -> Me:
-    with rt.db.read_engine.connect() as connection:
-        account = connection.execute(_ME, {"account_id": account_id}).one()
+def _me(session: Session, account_id: str) -> Me:
+    account = service.summary(session, account_id)
     return Me(
         id=account.id,
         email=account.email,

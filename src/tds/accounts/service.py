@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from tds.accounts import passwords
@@ -98,3 +99,22 @@ def check_password(session: Session, email: str, password: str) -> Account | Non
     if passwords.needs_rehash(account.password_hash):
         account.password_hash = passwords.hash_password(password)
     return account
+
+
+def balance(session: Session, account_id: str) -> int:
+    return session.get_one(Account, account_id).credits
+
+
+_SUMMARY = select(
+    Account.id,
+    Account.email,
+    Account.plan,
+    Account.credits,
+    Account.credits_held,
+    Account.created_at,
+).where(Account.id == bindparam("account_id"))
+
+
+def summary(session: Session, account_id: str) -> Any:
+    """What /me shows, in one Core query (the hot path: no ORM object is built)."""
+    return session.connection().execute(_SUMMARY, {"account_id": account_id}).one()

@@ -6,9 +6,8 @@ The database stack is imported inside the commands: every `tds` command (`tds re
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 
@@ -17,14 +16,16 @@ from tds.catalogue import PLANS
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+T = TypeVar("T")
+
 app = typer.Typer(help="Manage accounts, credits, plans and API keys.", no_args_is_help=True)
 
 Email = Annotated[str, typer.Option("--email", help="The account's email address.")]
 PLAN_HELP = f"Plan: {', '.join(PLANS)}."
 
 
-@contextmanager
-def _session() -> Iterator[tuple[Session, bytes]]:
+def _write(function: Callable[[Session, bytes], T]) -> T:
+    """`function(session, key secret)` in one unit of work on the configured database."""
     from tds.config import Settings
     from tds.exceptions import TdsError
     from tds.kit import migrate, secrets
@@ -35,8 +36,7 @@ def _session() -> Iterator[tuple[Session, bytes]]:
     migrate.upgrade(settings.sqlalchemy_url)
     db = Database(settings.sqlalchemy_url)
     try:
-        with db.write() as session:
-            yield session, secrets.load_or_create(settings.key_secret, settings.data_dir)
+        return db.write(function, secrets.load_or_create(settings.key_secret, settings.data_dir))
     except TdsError as error:
         typer.echo(f"error: {error.message}", err=True)
         raise typer.Exit(1) from None
@@ -83,8 +83,11 @@ def create_key(
 
     Example: tds admin create-key --email a@example.com --credits 100
     """
-    with _session() as (session, secret):
-        token = issue_key(session, secret, email, plan=plan, credits=credits, name=name)
+    token = _write(
+        lambda session, secret: issue_key(
+            session, secret, email, plan=plan, credits=credits, name=name
+        )
+    )
     typer.echo(token)
 
 
@@ -96,11 +99,13 @@ def grant(
     from tds.accounts import service as accounts
     from tds.credits import ledger
 
-    with _session() as (session, _secret):
+    def add(session: Session, _secret: bytes) -> str:
         account = accounts.get_by_email(session, email)
         ledger.grant(session, account.id, credits, note="granted by an administrator")
         session.refresh(account)
-        typer.echo(f"{account.email}: {account.credits} credits")
+        return f"{account.email}: {account.credits} credits"
+
+    typer.echo(_write(add))
 
 
 @app.command("set-plan")
@@ -108,10 +113,12 @@ def set_plan(email: Email, plan: Annotated[str, typer.Option(help=PLAN_HELP)]) -
     """Move an account to another plan."""
     from tds.accounts import service as accounts
 
-    with _session() as (session, _secret):
+    def move(session: Session, _secret: bytes) -> str:
         account = accounts.get_by_email(session, email)
         account.plan = accounts.check_plan(plan)
-        typer.echo(f"{account.email}: plan {account.plan}")
+        return f"{account.email}: plan {account.plan}"
+
+    typer.echo(_write(move))
 
 
 @app.command("revoke-key")
@@ -119,9 +126,8 @@ def revoke_key(key_id: Annotated[str, typer.Argument(help="The key's id (key_…
     """Revoke an API key; it answers 401 from now on."""
     from tds.keys import service as keys
 
-    with _session() as (session, _secret):
-        key = keys.revoke(session, key_id)
-        typer.echo(f"revoked {key.id} ({key.prefix}…{key.last4})")
+    key = _write(lambda session, _secret: keys.revoke(session, key_id))
+    typer.echo(f"revoked {key.id} ({key.prefix}…{key.last4})")
 
 
 @app.command()

@@ -40,13 +40,9 @@ def _demo_key(settings: Settings) -> str:
     try:
         if path.exists():
             token = path.read_text().strip()
-            with db.read() as session:
-                if keys.authenticate(session, token, secret):
-                    return token
-        with db.write() as session:
-            token = admin.issue_key(
-                session, secret, DEMO_EMAIL, plan="pro", credits=200, name="demo"
-            )
+            if db.read(keys.authenticate, token, secret):
+                return token
+        token = db.write(admin.issue_key, secret, DEMO_EMAIL, plan="pro", credits=200, name="demo")
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as file:
             file.write(token + "\n")
@@ -70,8 +66,8 @@ def serve(
     import uvicorn
 
     from tds.config import Settings
+    from tds.kit.logs import log_config
     from tds.server.app import create_app
-    from tds.server.logs import log_config
 
     settings = Settings()
     if demo:

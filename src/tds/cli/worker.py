@@ -33,8 +33,8 @@ def worker(
     """
     from tds.config import Settings
     from tds.dispatch.queues import all_queues, make_celery
-    from tds.dispatch.worker import register
     from tds.kit import migrate
+    from tds.renders.tasks import register
 
     settings = Settings()
     if not settings.broker_url:

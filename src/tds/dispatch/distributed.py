@@ -1,6 +1,6 @@
 """The API side of Celery workers: publish committed renders, follow them through Redis.
 
-Nothing here runs renders (see tds.dispatch.worker). Queue depth and positions come from the
+Nothing here runs renders (see tds.renders.tasks). Queue depth and positions come from the
 database, which every API process shares; progress, cancel requests and "finished" wake-ups
 travel through Redis (tds.dispatch.signals).
 """
@@ -17,12 +17,12 @@ import redis
 from kombu.exceptions import KombuError, OperationalError
 
 from tds.config import Settings
+from tds.dispatch import queries
 from tds.dispatch.base import QueueUnavailable
 from tds.dispatch.queues import RENDER_TASK, make_celery, queue_for
 from tds.dispatch.signals import FinishedListener, RenderSignals, connect
+from tds.kit import request_id
 from tds.kit.db import Database
-from tds.renders import service
-from tds.server import request_id
 
 log = logging.getLogger("tds.dispatch")
 
@@ -66,8 +66,7 @@ class CeleryDispatcher:
         """Whether the queue has room; None when Redis does not answer."""
         if not self.signals.ping():
             return None
-        with self._db.read() as session:
-            return service.queued_count(session) < self._settings.max_queued
+        return self._db.read(queries.queued_count) < self._settings.max_queued
 
     async def submit(self, render_id: str, account_id: str, max_in_flight: int, kind: str) -> None:
         await anyio.to_thread.run_sync(self._publish, render_id, kind, request_id.get())
@@ -101,8 +100,7 @@ class CeleryDispatcher:
             return {}
 
     def queue_positions(self, render_ids: Sequence[str]) -> dict[str, int]:
-        with self._db.read() as session:
-            return service.queue_positions(session, render_ids)
+        return self._db.read(queries.queue_positions, render_ids)
 
     async def wait(self, render_id: str, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -110,7 +108,7 @@ class CeleryDispatcher:
         while True:
             future = self._listener.add(render_id)  # before reading, so no wake-up is missed
             try:
-                if await self._db.run_read(self._finished, render_id):
+                if await self._db.run_read(queries.is_final, render_id):
                     return True
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
@@ -122,7 +120,3 @@ class CeleryDispatcher:
                     poll = min(poll * 2, MAX_POLL_SECONDS)
             finally:
                 self._listener.remove(render_id, future)
-
-    def _finished(self, render_id: str) -> bool:
-        with self._db.read() as session:
-            return service.is_final(session, render_id)

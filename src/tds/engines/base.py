@@ -10,6 +10,7 @@ from PIL import Image
 
 Kind = Literal["render", "refine", "enhance", "staging", "video"]
 KINDS: tuple[Kind, ...] = ("render", "refine", "enhance", "staging", "video")
+Resolution = Literal["1k", "2k", "4k"]
 
 # progress(done, total): engines call it as work advances; it raises JobCanceled when the
 # render was canceled, so an engine stops at its next progress report.
@@ -24,21 +25,31 @@ class EngineError(Exception):
     """An engine could not produce an output; its message is shown to the user."""
 
 
-@dataclass(frozen=True)
-class Job:
-    kind: Kind
-    image: Image.Image  # RGB, already validated and re-encoded by the server
-    width: int  # exact output size; both even
-    height: int
-    scene_type: str = "exterior"  # catalogue ids, e.g. "exterior", "modern", "golden_hour"
-    style: str | None = None
+@dataclass(frozen=True, kw_only=True)
+class RenderOptions:
+    """What a render asks for, from the request to the engine: one name per option, catalogue
+    ids (e.g. "exterior", "modern", "golden_hour"), and the only place their defaults live."""
+
+    kind: Kind = "render"
+    scene_type: str = "exterior"
+    architectural_style: str | None = None
     lighting: str | None = None
+    resolution: Resolution = "2k"  # the long edge: what it costs; the engine gets the exact size
     prompt: str = ""
     negative_prompt: str = ""
     seed: int = 0
     geometry_fidelity: float = 0.7  # 0 = free, 1 = keep every line of the input
     strength: float = 0.5  # how far refine moves from its parent
     input_type: str | None = None  # "viewport", "sketch", "photo" or None (unknown)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Job(RenderOptions):
+    """One render for an engine: the options, the input image and the exact output size."""
+
+    image: Image.Image  # RGB, already validated and re-encoded by the server
+    width: int  # exact output size; both even
+    height: int
 
 
 @dataclass

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from tds.api.deps import BaseUrl, RuntimeDep
+from tds.api.errors import ErrorBody
 from tds.exceptions import NotFound
-from tds.server.deps import BaseUrl, RuntimeDep
-from tds.server.errors import ErrorBody
 from tds.storage.base import CACHE_CONTROL, content_type
 from tds.storage.local import LocalStorage
 

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import logging
 import warnings
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Final, Literal
 
+import anyio
+import anyio.to_thread
 import numpy as np
 from PIL import Image, ImageOps, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
@@ -276,3 +279,21 @@ def _clean(data: bytes, max_pixels: int) -> CleanImage:
     if as_jpeg:
         return CleanImage(encoded, "image/jpeg", "jpg", clean.width, clean.height, clean)
     return CleanImage(encoded, "image/png", "png", clean.width, clean.height, clean)
+
+
+class ImageCleaner:
+    """`clean_image` in worker threads, a few at a time: a 50-megapixel image holds several
+    copies of itself in memory while it is decoded and re-encoded."""
+
+    def __init__(self, *, max_bytes: int, max_pixels: int, concurrency: int) -> None:
+        self.max_bytes = max_bytes
+        self.max_pixels = max_pixels
+        self._limiter = anyio.CapacityLimiter(concurrency)
+
+    async def clean(self, data: bytes) -> CleanImage:
+        return await anyio.to_thread.run_sync(
+            functools.partial(
+                clean_image, data, max_bytes=self.max_bytes, max_pixels=self.max_pixels
+            ),
+            limiter=self._limiter,
+        )

@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import zlib
 
 from tds.kit.ids import BASE62, random_base62
+from tds.kit.redaction import KEY_PATTERN
 
 LIVE_PREFIX = "tds_live_"
 PREFIXES = (LIVE_PREFIX, "tds_test_")
 RANDOM_LENGTH = 32
 CHECKSUM_LENGTH = 6
-KEY_PATTERN = re.compile(r"tds_(live|test)_[0-9A-Za-z]{38}")
 
 
 def _checksum(body: str) -> str:
@@ -43,8 +42,3 @@ def is_well_formed(token: str) -> bool:
 
 def digest(token: str, secret: bytes) -> str:
     return hmac.new(secret, token.encode(), hashlib.sha256).hexdigest()
-
-
-def redact(text: str) -> str:
-    """Hide every key in `text`, keeping the prefix and last 4 characters."""
-    return KEY_PATTERN.sub(lambda m: f"{m.group(0)[:9]}…{m.group(0)[-4:]}", text)

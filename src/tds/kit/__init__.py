@@ -1,1 +1,1 @@
-"""Domain-free helpers: database plumbing, ids, crypto."""
+"""Domain-free helpers: database plumbing, ids, secrets, request ids, logs, rate limits."""

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import anyio.to_thread
 from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
@@ -94,7 +93,14 @@ def make_engine(url: str, *, immediate: bool = True) -> Engine:
 
 
 class Database:
-    """A write engine and a read engine over the same database, and sessions on each."""
+    """A write engine and a read engine over the same database.
+
+    The one way in: a service function that takes the session first, called through
+    `read`/`write` (from a thread: workers, the CLI) or `run_read`/`run_write` (from the event
+    loop). A write is one unit of work: it commits once when the function returns and rolls
+    back if it raises. A read is a session with no unit of work; on SQLite it runs on the
+    event loop over a connection this thread keeps (see `inline_reads`).
+    """
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -108,36 +114,47 @@ class Database:
         self._kept: list[Connection] = []
         self._kept_lock = threading.Lock()
 
-    @contextmanager
-    def write(self) -> Iterator[Session]:
-        """One unit of work: commits on success, rolls back on any exception."""
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def write(
+        self, function: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`function(session, …)` in one transaction: committed on return, rolled back on error."""
         with self._write() as session, session.begin():
-            yield session
+            return function(session, *args, **kwargs)
 
-    @contextmanager
-    def read(self) -> Iterator[Session]:
+    def read(
+        self, function: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`function(session, …)` on a read session; nothing it does is committed."""
+        if self.inline_reads:
+            # Each thread keeps its own open (autocommit) connection: checking one out of the
+            # pool and back costs more than the keyed read itself. The driver runs without
+            # transactions (isolation_level None), so no snapshot is held between reads.
+            with Session(self._kept_connection(), expire_on_commit=False) as session:
+                return function(session, *args, **kwargs)
         with self._read() as session, session.begin():
-            yield session
+            return function(session, *args, **kwargs)
 
-    @contextmanager
-    def reader(self) -> Iterator[Connection]:
-        """A connection for a few Core read statements on hot paths.
+    async def run_write(
+        self, function: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`write` in a worker thread: a write may wait for SQLite's lock or the network."""
+        return await anyio.to_thread.run_sync(
+            functools.partial(self.write, function, *args, **kwargs)
+        )
 
-        On SQLite each thread keeps its own open (autocommit) connection: checking one out of
-        the pool and back costs more than the keyed read itself.
-        """
-        if not self.inline_reads:
-            with self.read_engine.connect() as pooled:
-                yield pooled
-            return
-        kept: Connection | None = getattr(self._local, "connection", None)
-        if kept is None:
-            kept = self._local.connection = self.read_engine.connect()
-            with self._kept_lock:
-                self._kept.append(kept)
-        # No commit or rollback: the driver runs in autocommit on SQLite (isolation_level None),
-        # so SQLAlchemy's autobegun block holds no snapshot between reads.
-        yield kept
+    async def run_read(
+        self, function: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """`read`: inline on SQLite, in a worker thread elsewhere."""
+        if self.inline_reads:
+            return self.read(function, *args, **kwargs)
+        return await anyio.to_thread.run_sync(
+            functools.partial(self.read, function, *args, **kwargs)
+        )
 
     @property
     def inline_reads(self) -> bool:
@@ -146,11 +163,13 @@ class Database:
         thread costs more than the read (GIL hand-offs between dozens of threads)."""
         return self.read_engine.dialect.name == "sqlite"
 
-    async def run_read(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Call a short read-only `function`: inline on SQLite, in a worker thread elsewhere."""
-        if self.inline_reads:
-            return function(*args, **kwargs)
-        return await anyio.to_thread.run_sync(functools.partial(function, *args, **kwargs))
+    def _kept_connection(self) -> Connection:
+        kept: Connection | None = getattr(self._local, "connection", None)
+        if kept is None:
+            kept = self._local.connection = self.read_engine.connect()
+            with self._kept_lock:
+                self._kept.append(kept)
+        return kept
 
     def dispose(self) -> None:
         with self._kept_lock:

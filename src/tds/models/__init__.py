@@ -5,7 +5,7 @@ from tds.models.api_key import ApiKey
 from tds.models.hold import Hold
 from tds.models.idempotency_key import IdempotencyKey
 from tds.models.ledger_entry import LedgerEntry
-from tds.models.render import Render
+from tds.models.render import Render, RenderStatus
 from tds.models.upload import Upload
 from tds.models.web_session import WebSession
 
@@ -16,6 +16,7 @@ __all__ = [
     "IdempotencyKey",
     "LedgerEntry",
     "Render",
+    "RenderStatus",
     "Upload",
     "WebSession",
 ]

@@ -1,14 +1,24 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tds.kit.db import Base, UtcDateTime, utcnow
 
-IN_FLIGHT = ("queued", "processing")
-FINAL = ("done", "failed", "canceled")
+
+class RenderStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+
+IN_FLIGHT = (RenderStatus.QUEUED, RenderStatus.PROCESSING)
+FINAL = (RenderStatus.DONE, RenderStatus.FAILED, RenderStatus.CANCELED)
 
 
 class Render(Base):
@@ -20,12 +30,12 @@ class Render(Base):
     api_key_id: Mapped[str | None] = mapped_column(String(32), default=None)
     parent_id: Mapped[str | None] = mapped_column(ForeignKey("renders.id"), default=None)
     kind: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="queued")
+    status: Mapped[str] = mapped_column(String(16), default=RenderStatus.QUEUED)  # a RenderStatus
     source: Mapped[str] = mapped_column(String(32), default="api")
 
     # Options, canonical catalogue ids.
     scene_type: Mapped[str] = mapped_column(String(32))
-    style: Mapped[str | None] = mapped_column(String(32), default=None)
+    architectural_style: Mapped[str | None] = mapped_column(String(32), default=None)
     lighting: Mapped[str | None] = mapped_column(String(32), default=None)
     resolution: Mapped[str] = mapped_column(String(8))
     prompt: Mapped[str] = mapped_column(Text, default="")

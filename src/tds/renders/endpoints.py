@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from tds.accounts import service as accounts
+from tds.api.deps import ApiPrincipal, BaseUrl, RuntimeDep
+from tds.api.errors import error_payload
+from tds.api.openapi import errors
+from tds.api.runtime import Runtime
+from tds.exceptions import ModelFailed
 from tds.idempotency import service as idempotency
+from tds.idempotency.service import Claim
 from tds.keys.service import Principal
-from tds.models import IdempotencyKey, Render
-from tds.renders import schemas, service, submission
-from tds.renders.submission import Claim
-from tds.renders.views import render_response, render_view, render_views
-from tds.server.deps import ApiPrincipal, BaseUrl, RuntimeDep
-from tds.server.errors import error_body
-from tds.server.openapi import errors
-from tds.server.runtime import Runtime
+from tds.models import IdempotencyKey, Render, RenderStatus
+from tds.models.render import IN_FLIGHT
+from tds.renders import lifecycle, schemas
+from tds.renders.deps import SubmitterDep
+from tds.renders.serialization import render_page, render_response, render_view
 
 router = APIRouter(tags=["renders"])
 
@@ -49,26 +53,22 @@ def parse_prefer(header: str | None, max_wait: float) -> tuple[float, list[str]]
     return max_wait, []
 
 
-def _find_claim(rt: Runtime, principal: Principal, claim: Claim) -> IdempotencyKey | None:
-    with rt.db.read() as session:
-        return idempotency.find(session, principal.account_id, *claim)
-
-
-def _outcome(rt: Runtime, base: str, account_id: str, render_id: str) -> tuple[int, dict[str, Any]]:
+def _outcome(
+    session: Session, account_id: str, render_id: str, base: str, rt: Runtime
+) -> tuple[int, dict[str, Any]]:
     """The status code and body that describe the render now."""
-    with rt.db.reader() as connection:
-        answer = render_response(connection, rt, base, account_id, render_id)
-    render = answer.render
-    if render.status == "failed":
-        message = render.error.message if render.error else ""
-        return 502, error_body(
-            "model_failed",
-            message or "The model failed; your credits were refunded.",
-            render_id=render.id,
-        )
-    return (202 if render.status in ("queued", "processing") else 200), answer.model_dump(
-        mode="json"
+    answer = render_response(
+        session, account_id, render_id, base=base, storage=rt.storage, dispatcher=rt.dispatcher
     )
+    render = answer.render
+    if render.status == RenderStatus.FAILED:
+        message = render.error.message if render.error else ""
+        failed = ModelFailed(
+            message or "The model failed; your credits were refunded.", render_id=render.id
+        )
+        return failed.status, error_payload(failed)
+    status = 202 if render.status in IN_FLIGHT else 200
+    return status, answer.model_dump(mode="json")
 
 
 async def _respond(
@@ -84,24 +84,19 @@ async def _respond(
 ) -> JSONResponse:
     if wait > 0:
         await rt.dispatcher.wait(render_id, wait)
-    status, payload = await rt.db.run_read(_outcome, rt, base, principal.account_id, render_id)
+    status, payload = await rt.db.run_read(_outcome, principal.account_id, render_id, base, rt)
     headers = {}
     if status == 202:
         headers["Location"] = f"{base}/api/v1/renders/{render_id}"
     elif claim:  # final: later replays answer exactly this
-        await run_in_threadpool(_save_outcome, rt, principal, claim, status, payload)
+        await rt.db.run_write(
+            idempotency.save_response, principal.account_id, claim, status, payload
+        )
     if applied:
         headers["Preference-Applied"] = ", ".join(applied)
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     return JSONResponse(payload, status_code=status, headers=headers)
-
-
-def _save_outcome(
-    rt: Runtime, principal: Principal, claim: Claim, status: int, payload: dict[str, Any]
-) -> None:
-    with rt.db.write() as session:
-        idempotency.save_response(session, principal.account_id, claim[0], status, payload)
 
 
 async def _replay(
@@ -142,28 +137,25 @@ async def create_render(
     request: Request,
     principal: ApiPrincipal,
     rt: RuntimeDep,
+    submitter: SubmitterDep,
     base: BaseUrl,
     prefer: Annotated[str | None, Header(description=PREFER_DESCRIPTION)] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
     body = await _read_body(request)
     wait, applied = parse_prefer(prefer, rt.settings.max_wait_seconds)
-    claim = None
-    if idempotency_key is not None:
-        fp = idempotency.fingerprint("POST", "/api/v1/renders", body.model_dump(mode="json"))
-        claim = (idempotency.validate_key(idempotency_key), fp)
-        if row := await rt.db.run_read(_find_claim, rt, principal, claim):
-            return await _replay(rt, base, principal, row, wait, claim)
-
-    try:
-        render_id = await submission.submit(rt, principal, body, base=base, claim=claim)
-    except IntegrityError:
-        # A concurrent request with the same key claimed it first: follow that render.
-        if claim and (row := await rt.db.run_read(_find_claim, rt, principal, claim)):
-            return await _replay(rt, base, principal, row, wait, claim)
-        raise
+    claim = Claim.of(idempotency_key, "POST", "/api/v1/renders", body.model_dump(mode="json"))
+    outcome = await idempotency.guard(
+        rt.db,
+        principal.account_id,
+        claim,
+        functools.partial(submitter.submit, principal, body, base=base, claim=claim),
+    )
     del body  # a blocking wait holds nothing of the request's image
-    return await _respond(rt, base, principal, render_id, wait=wait, applied=applied, claim=claim)
+    if isinstance(outcome, IdempotencyKey):
+        assert claim is not None
+        return await _replay(rt, base, principal, outcome, wait, claim)
+    return await _respond(rt, base, principal, outcome, wait=wait, applied=applied, claim=claim)
 
 
 async def _read_body(request: Request) -> schemas.RenderCreate:
@@ -180,11 +172,12 @@ async def _read_body(request: Request) -> schemas.RenderCreate:
 
 
 def _envelope(
-    rt: Runtime, base: str, principal: Principal, render: Render
+    session: Session, account_id: str, render: Render, base: str, rt: Runtime
 ) -> schemas.RenderResponse:
-    with rt.db.read() as session:
-        credits = service.balance(session, principal.account_id)
-    return schemas.RenderResponse(render=render_view(render, base, rt), credits=credits)
+    return schemas.RenderResponse(
+        render=render_view(render, base, rt.storage, rt.dispatcher),
+        credits=accounts.balance(session, account_id),
+    )
 
 
 @router.get(
@@ -196,12 +189,14 @@ def _envelope(
 async def get_render(
     render_id: str, principal: ApiPrincipal, rt: RuntimeDep, base: BaseUrl
 ) -> Response:
-    return await rt.db.run_read(_fetch, rt, base, principal.account_id, render_id)
-
-
-def _fetch(rt: Runtime, base: str, account_id: str, render_id: str) -> Response:
-    with rt.db.reader() as connection:
-        answer = render_response(connection, rt, base, account_id, render_id)
+    answer = await rt.db.run_read(
+        render_response,
+        principal.account_id,
+        render_id,
+        base=base,
+        storage=rt.storage,
+        dispatcher=rt.dispatcher,
+    )
     # Serialised directly: clients poll this, and FastAPI would validate the model again.
     return Response(answer.model_dump_json(), media_type="application/json")
 
@@ -212,7 +207,7 @@ def _fetch(rt: Runtime, base: str, account_id: str, render_id: str) -> Response:
     response_model=schemas.RenderList,
     responses=errors(400),
 )
-def list_renders(
+async def list_renders(
     principal: ApiPrincipal,
     rt: RuntimeDep,
     base: BaseUrl,
@@ -221,11 +216,15 @@ def list_renders(
         str | None, Query(description="The id of the last render of the previous page.")
     ] = None,
 ) -> schemas.RenderList:
-    with rt.db.read() as session:
-        rows, has_more = service.list_owned(
-            session, principal.account_id, limit=limit, starting_after=starting_after
-        )
-    return schemas.RenderList(data=render_views(rows, base, rt), has_more=has_more)
+    return await rt.db.run_read(
+        render_page,
+        principal.account_id,
+        limit=limit,
+        starting_after=starting_after,
+        base=base,
+        storage=rt.storage,
+        dispatcher=rt.dispatcher,
+    )
 
 
 @router.post(
@@ -234,10 +233,9 @@ def list_renders(
     response_model=schemas.RenderResponse,
     responses=errors(404, 409),
 )
-def cancel_render(
+async def cancel_render(
     render_id: str, principal: ApiPrincipal, rt: RuntimeDep, base: BaseUrl
 ) -> schemas.RenderResponse:
-    with rt.db.write() as session:
-        render = service.cancel(session, principal.account_id, render_id)
+    render = await rt.db.run_write(lifecycle.cancel, principal.account_id, render_id)
     rt.dispatcher.cancel(render_id)
-    return _envelope(rt, base, principal, render)
+    return await rt.db.run_read(_envelope, principal.account_id, render, base, rt)

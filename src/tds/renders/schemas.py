@@ -10,7 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.config import JsonDict
 
 from tds import catalogue
-from tds.engines.base import Kind
+from tds.engines.base import Kind, RenderOptions, Resolution
+from tds.models.render import RenderStatus
+
+DEFAULTS = RenderOptions()
 
 SEED_EXAMPLE: JsonDict = {
     "image_url": "https://example.com/my-viewport.png",
@@ -56,15 +59,18 @@ class RenderCreate(BaseModel):
         max_length=32,
         description="A previous render to work from (refine, enhance, staging, video).",
     )
-    kind: Kind = "render"
-    scene_type: str = Field(default="exterior", description="See GET /api/v1/styles.")
-    resolution: Literal["1k", "2k", "4k"] = Field(
-        default="2k", description="Long edge 1024, 2048 or 4096 px; aspect ratio kept."
+    kind: Kind = DEFAULTS.kind
+    scene_type: str = Field(default=DEFAULTS.scene_type, description="See GET /api/v1/styles.")
+    resolution: Resolution = Field(
+        default=DEFAULTS.resolution,
+        description="Long edge 1024, 2048 or 4096 px; aspect ratio kept.",
     )
-    architectural_style: str | None = Field(default=None, description="See GET /api/v1/styles.")
-    lighting: str | None = Field(default=None, description="See GET /api/v1/styles.")
-    prompt: str = Field(default="", max_length=2000)
-    negative_prompt: str = Field(default="", max_length=2000)
+    architectural_style: str | None = Field(
+        default=DEFAULTS.architectural_style, description="See GET /api/v1/styles."
+    )
+    lighting: str | None = Field(default=DEFAULTS.lighting, description="See GET /api/v1/styles.")
+    prompt: str = Field(default=DEFAULTS.prompt, max_length=2000)
+    negative_prompt: str = Field(default=DEFAULTS.negative_prompt, max_length=2000)
     source: str = Field(
         default="api",
         pattern=r"^[a-z0-9_-]{1,32}$",
@@ -74,12 +80,17 @@ class RenderCreate(BaseModel):
         default=None, ge=0, le=2**31 - 1, description="Same seed and inputs → same output."
     )
     geometry_fidelity: float = Field(
-        default=0.7, ge=0, le=1, description="How strictly the output keeps the input's lines."
+        default=DEFAULTS.geometry_fidelity,
+        ge=0,
+        le=1,
+        description="How strictly the output keeps the input's lines.",
     )
-    strength: float | None = Field(
-        default=None, ge=0, le=1, description="How far refine moves from its parent (default 0.5)."
+    strength: float | None = Field(  # null is the default too: earlier clients send it
+        default=DEFAULTS.strength, ge=0, le=1, description="How far refine moves from its parent."
     )
-    input_type: str | None = Field(default=None, description="viewport, sketch or photo.")
+    input_type: str | None = Field(
+        default=DEFAULTS.input_type, description="viewport, sketch or photo."
+    )
 
     @field_validator("scene_type")
     @classmethod
@@ -102,6 +113,22 @@ class RenderCreate(BaseModel):
     @classmethod
     def _input_type(cls, value: str | None) -> str | None:
         return _lookup(catalogue.find_input_type, value, "input_type", catalogue.INPUT_TYPES)
+
+    def options(self, seed: int) -> RenderOptions:
+        """The render's options, with `seed` where the request left it to the server."""
+        return RenderOptions(
+            kind=self.kind,
+            scene_type=self.scene_type,
+            architectural_style=self.architectural_style,
+            lighting=self.lighting,
+            resolution=self.resolution,
+            prompt=self.prompt,
+            negative_prompt=self.negative_prompt,
+            seed=seed if self.seed is None else self.seed,
+            geometry_fidelity=self.geometry_fidelity,
+            strength=DEFAULTS.strength if self.strength is None else self.strength,
+            input_type=self.input_type,
+        )
 
     @model_validator(mode="after")
     def _one_source(self) -> RenderCreate:
@@ -178,7 +205,7 @@ class Render(BaseModel):
     object: Literal["render"] = "render"
     id: str
     kind: Kind
-    status: Literal["queued", "processing", "done", "failed", "canceled"]
+    status: RenderStatus
     source: str
     parent_id: str | None
     scene_type: str

@@ -1,1 +1,1 @@
-"""The HTTP server: app factory, runtime wiring, dependencies, error rendering."""
+"""The composition root: the app factory and the runtime's start, stop and reaper."""

@@ -10,16 +10,18 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from tds import __version__
 from tds.accounts.endpoints import router as accounts_router
+from tds.api import errors, metrics, openapi
+from tds.api.body_limit import BodyLimit
+from tds.api.deps import known_query_params
+from tds.api.headers import SecurityHeaders
+from tds.api.runtime import Runtime
 from tds.config import Settings
 from tds.engines.base import Engine
 from tds.fetch.fetcher import ImageFetcher
 from tds.files.endpoints import router as files_router
+from tds.kit import request_id
 from tds.renders.endpoints import router as renders_router
-from tds.server import errors, metrics, openapi, request_id
-from tds.server.body_limit import BodyLimit
-from tds.server.deps import known_query_params
-from tds.server.headers import SecurityHeaders
-from tds.server.runtime import Runtime
+from tds.server.lifespan import running
 from tds.styles.endpoints import router as styles_router
 from tds.uploads.endpoints import router as uploads_router
 from tds.web import routes as web
@@ -51,12 +53,10 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runtime = Runtime.start(settings, engine=engine, fetcher=fetcher)
-        app.state.runtime = runtime
-        try:
+        async with running(settings, engine=engine, fetcher=fetcher) as (runtime, reaper):
+            app.state.runtime = runtime
+            app.state.reaper = reaper
             yield
-        finally:
-            await runtime.stop()
 
     app = FastAPI(
         title="tds",
@@ -117,8 +117,7 @@ def create_app(
     )
     def healthz() -> dict[str, str]:
         runtime: Runtime = app.state.runtime
-        with runtime.db.read() as session:
-            session.connection().exec_driver_sql("SELECT 1")
+        runtime.db.read(lambda session: session.connection().exec_driver_sql("SELECT 1"))
         names = ",".join(engine.name for engine in runtime.engines.engines())
         return {"status": "ok", "engine": names, "version": __version__}
 

@@ -6,7 +6,15 @@ import re
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from tds.kit.db import Database
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 # "<area>/<32 random url-safe chars>.<ext>": the random part makes file URLs capabilities.
 KEY_PATTERN = re.compile(r"(uploads|inputs|renders)/[A-Za-z0-9_-]{32}\.(png|jpg|mp4)")
@@ -54,6 +62,20 @@ def staged(storage: Storage) -> Iterator[Put]:
         for key in written:
             storage.delete(key)
         raise
+
+
+def staged_write(
+    db: Database,
+    storage: Storage,
+    function: Callable[Concatenate[Session, Put, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """`db.write(function, put, …)`, its files written through `put` deleted again if the
+    unit of work fails. Blocking: from the event loop, run it in a worker thread, whose end is
+    awaited even when the request is canceled meanwhile (so a committed row keeps its files)."""
+    with staged(storage) as put:
+        return db.write(function, put, *args, **kwargs)
 
 
 class Storage(Protocol):

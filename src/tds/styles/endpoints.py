@@ -7,9 +7,9 @@ from pydantic import BaseModel, Field
 
 from tds import catalogue
 from tds.accounts.schemas import Plan
+from tds.api.deps import ApiPrincipal, RuntimeDep
+from tds.api.openapi import errors
 from tds.engines.base import KINDS, Kind
-from tds.server.deps import ApiPrincipal, RuntimeDep
-from tds.server.openapi import errors
 
 router = APIRouter(tags=["catalogue"])
 

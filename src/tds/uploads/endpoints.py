@@ -1,25 +1,28 @@
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import APIRouter, Header, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
+from tds.api.deps import ApiPrincipal, BaseUrl, RuntimeDep
+from tds.api.openapi import errors
+from tds.api.runtime import Runtime
 from tds.exceptions import InvalidRequest
 from tds.idempotency import service as idempotency
+from tds.idempotency.service import Claim
 from tds.images.intake import CleanImage, decode_base64
 from tds.keys.service import Principal
+from tds.models import IdempotencyKey
 from tds.models import Upload as UploadRow
-from tds.server.deps import ApiPrincipal, BaseUrl, RuntimeDep
-from tds.server.openapi import errors
-from tds.server.runtime import Runtime
-from tds.storage.base import staged
+from tds.storage.base import Put, staged_write
 from tds.uploads import service
 from tds.uploads.schemas import Upload, UploadCreate
 
@@ -68,47 +71,46 @@ async def _read_image_bytes(request: Request, rt: Runtime) -> bytes:
 
 
 def _store(
-    rt: Runtime, principal: Principal, base: str, image: CleanImage, claim: tuple[str, str] | None
+    session: Session,
+    put: Put,
+    principal: Principal,
+    image: CleanImage,
+    claim: Claim | None,
+    base: str,
+    rt: Runtime,
 ) -> dict[str, Any]:
-    with staged(rt.storage) as put, rt.db.write() as session:
-        upload = service.create(session, put, principal.account_id, image)
-        body = Upload(
-            id=upload.id,
-            url=rt.storage.url(base, upload.storage_key),
-            content_type=upload.content_type,
-            width=upload.width,
-            height=upload.height,
-            size_bytes=upload.size_bytes,
-            created_at=upload.created_at,
-        ).model_dump(mode="json")
-        if claim:
-            idempotency.claim(
-                session,
-                principal.account_id,
-                *claim,
-                ttl=rt.idempotency_ttl,
-                status_code=201,
-                response=body,
-            )
-        return body
+    if claim:  # first: a concurrent twin fails here, before storing anything
+        idempotency.take(session, principal.account_id, claim, ttl=rt.settings.idempotency_ttl)
+    upload = service.create(session, put, principal.account_id, image)
+    body = _body(upload, base, rt)
+    if claim:
+        idempotency.save_response(session, principal.account_id, claim, 201, body)
+    return body
 
 
-def _replayed(
-    rt: Runtime, principal: Principal, base: str, claim: tuple[str, str]
-) -> JSONResponse | None:
-    with rt.db.read() as session:
-        row = idempotency.find(session, principal.account_id, *claim)
-        if row is None or row.response is None or row.status_code is None:
-            return None
-        body = dict(row.response)
-        # The URL is made afresh, as a render's are on every read: a presigned S3 URL kept
-        # with the first answer may have expired since.
-        upload = session.get(UploadRow, body["id"]) if isinstance(body.get("id"), str) else None
-        if upload is not None:
-            body["url"] = rt.storage.url(base, upload.storage_key)
-        return JSONResponse(
-            body, status_code=row.status_code, headers={"Idempotent-Replayed": "true"}
-        )
+def _body(upload: UploadRow, base: str, rt: Runtime) -> dict[str, Any]:
+    return Upload(
+        id=upload.id,
+        url=rt.storage.url(base, upload.storage_key),
+        content_type=upload.content_type,
+        width=upload.width,
+        height=upload.height,
+        size_bytes=upload.size_bytes,
+        created_at=upload.created_at,
+    ).model_dump(mode="json")
+
+
+def _replay(session: Session, row: IdempotencyKey, base: str, rt: Runtime) -> JSONResponse:
+    # Stored with the claim, in the unit of work that made the upload.
+    assert row.response is not None
+    assert row.status_code is not None
+    body = dict(row.response)
+    # The URL is made afresh, as a render's are on every read: a presigned S3 URL kept with
+    # the first answer may have expired since.
+    upload = session.get(UploadRow, body["id"]) if isinstance(body.get("id"), str) else None
+    if upload is not None:
+        body["url"] = rt.storage.url(base, upload.storage_key)
+    return JSONResponse(body, status_code=row.status_code, headers={"Idempotent-Replayed": "true"})
 
 
 @router.post(
@@ -132,18 +134,17 @@ async def create_upload(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
     data = await _read_image_bytes(request, rt)
-    claim = None
-    if idempotency_key is not None:
-        fp = idempotency.fingerprint("POST", "/api/v1/uploads", hashlib.sha256(data).hexdigest())
-        claim = (idempotency.validate_key(idempotency_key), fp)
-        if replay := await rt.db.run_read(_replayed, rt, principal, base, claim):
-            return replay
-    image = await rt.clean_image(data)
-    try:
-        body = await run_in_threadpool(_store, rt, principal, base, image, claim)
-    except IntegrityError:
-        # A concurrent request with the same key won the claim; answer as it did.
-        if claim and (replay := await rt.db.run_read(_replayed, rt, principal, base, claim)):
-            return replay
-        raise
-    return JSONResponse(body, status_code=201)
+    claim = Claim.of(idempotency_key, "POST", "/api/v1/uploads", hashlib.sha256(data).hexdigest())
+
+    async def store() -> dict[str, Any]:
+        image = await rt.images.clean(data)
+        return await anyio.to_thread.run_sync(
+            functools.partial(
+                staged_write, rt.db, rt.storage, _store, principal, image, claim, base, rt
+            )
+        )
+
+    outcome = await idempotency.guard(rt.db, principal.account_id, claim, store)
+    if isinstance(outcome, IdempotencyKey):
+        return await rt.db.run_read(_replay, outcome, base, rt)
+    return JSONResponse(outcome, status_code=201)

@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from tds.accounts import passwords
 from tds.accounts import service as accounts
+from tds.api.deps import RuntimeDep
+from tds.api.runtime import Runtime
 from tds.catalogue import DEFAULT_PLAN, PLANS
 from tds.exceptions import InvalidRequest, RateLimited
-from tds.server.deps import RuntimeDep
-from tds.server.runtime import Runtime
 from tds.web import sessions
 from tds.web.deps import CheckedUser, OptionalUser
 from tds.web.security import (
@@ -55,13 +54,10 @@ def _form(request: Request, name: str, *, status_code: int = 200, **context: obj
     return response
 
 
-def _signed_in(request: Request, rt: Runtime, account_id: str, target: str) -> Response:
+async def _signed_in(request: Request, rt: Runtime, account_id: str, target: str) -> Response:
     """Start a fresh session (a new id at every log-in) and go to `target`."""
     old = request.cookies.get(session_cookie_name(request))
-    with rt.db.write() as session:
-        if old:
-            sessions.revoke(session, old)
-        token = sessions.create(session, account_id)
+    token = await rt.db.run_write(sessions.renew, old, account_id)
     response = RedirectResponse(_safe_next(target), status_code=303)
     set_session_cookie(request, response, token)
     response.delete_cookie(FORM_COOKIE, path="/")
@@ -98,16 +94,11 @@ async def login(
         return _form(
             request, "login.html", status_code=429, error=error.message, email=email, next=next
         )
-    account_id = await run_in_threadpool(_check_password, rt, email, password)
-    if account_id is None:
+    # A write: an outdated hash is upgraded on the way.
+    account = await rt.db.run_write(accounts.check_password, email, password)
+    if account is None:
         return _form(request, "login.html", status_code=401, error=WRONG, email=email, next=next)
-    return await run_in_threadpool(_signed_in, request, rt, account_id, next)
-
-
-def _check_password(rt: Runtime, email: str, password: str) -> str | None:
-    with rt.db.write() as session:  # a write: an outdated hash is upgraded on the way
-        account = accounts.check_password(session, email, password)
-        return account.id if account else None
+    return await _signed_in(request, rt, account.id, next)
 
 
 @router.get("/signup")
@@ -127,23 +118,17 @@ async def signup(
 ) -> Response:
     _check_form(request, csrf_token)
     try:
-        account_id = await run_in_threadpool(_sign_up, rt, email, password)
+        account = await rt.db.run_write(accounts.sign_up, email, password)
     except InvalidRequest as error:
         return _form(request, "signup.html", status_code=400, error=error.message, email=email)
-    return await run_in_threadpool(_signed_in, request, rt, account_id, "/studio")
-
-
-def _sign_up(rt: Runtime, email: str, password: str) -> str:
-    with rt.db.write() as session:
-        return accounts.sign_up(session, email, password).id
+    return await _signed_in(request, rt, account.id, "/studio")
 
 
 @router.post("/logout")
 def logout(request: Request, rt: RuntimeDep, _user: CheckedUser) -> Response:
     token = request.cookies.get(session_cookie_name(request))
     if token:
-        with rt.db.write() as session:
-            sessions.revoke(session, token)
+        rt.db.write(sessions.revoke, token)
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(request, response)
     return response

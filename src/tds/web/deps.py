@@ -6,13 +6,12 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 
+from tds.api.deps import RuntimeDep
 from tds.exceptions import LoginRequired
 from tds.keys.service import Principal
 from tds.models import Account
-from tds.server.deps import RuntimeDep
-from tds.server.runtime import Runtime
 from tds.web import sessions
 from tds.web.security import (
     CSRF_FIELD,
@@ -37,32 +36,34 @@ class WebUser:
         return Principal(account_id=self.account_id, plan=self.plan, key_id=None)
 
 
-def _load(rt: Runtime, token: str) -> WebUser | None:
-    with rt.db.read() as session:
-        row = sessions.find(session, token)
-        if row is None:
-            return None
-        account = session.get_one(Account, row.account_id)
-        user = WebUser(
-            account_id=account.id,
-            email=account.email,
-            plan=account.plan,
-            credits=account.credits,
-            credits_held=account.credits_held,
-            csrf_token=row.csrf_token,
-        )
-        stale = sessions.needs_touch(row)
-    if stale:
-        with rt.db.write() as session:
-            sessions.touch(session, row.id)
-    return user
+def _load(session: Session, token: str) -> tuple[WebUser, str | None] | None:
+    """The session's user, and the session's id when its last-seen time is due a touch."""
+    row = sessions.find(session, token)
+    if row is None:
+        return None
+    account = session.get_one(Account, row.account_id)
+    user = WebUser(
+        account_id=account.id,
+        email=account.email,
+        plan=account.plan,
+        credits=account.credits,
+        credits_held=account.credits_held,
+        csrf_token=row.csrf_token,
+    )
+    return user, (row.id if sessions.needs_touch(row) else None)
 
 
 async def current_user(request: Request, rt: RuntimeDep) -> WebUser | None:
     token = request.cookies.get(session_cookie_name(request))
     if not token:
         return None
-    return await run_in_threadpool(_load, rt, token)
+    found = await rt.db.run_read(_load, token)
+    if found is None:
+        return None
+    user, stale = found
+    if stale is not None:
+        await rt.db.run_write(sessions.touch, stale)
+    return user
 
 
 async def signed_in(user: Annotated[WebUser | None, Depends(current_user)]) -> WebUser:

@@ -8,9 +8,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from tds.api.deps import BaseUrl
+from tds.api.errors import error_response
 from tds.exceptions import Forbidden, LoginRequired
-from tds.server.deps import BaseUrl
-from tds.server.errors import error_response
 from tds.web import auth, gallery, settings, studio
 from tds.web.deps import OptionalUser
 from tds.web.templating import page

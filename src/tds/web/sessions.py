@@ -63,3 +63,10 @@ def touch(session: Session, session_id: str) -> None:
 
 def revoke(session: Session, token: str) -> None:
     session.execute(delete(WebSession).where(WebSession.id == _digest(token)))
+
+
+def renew(session: Session, old: str | None, account_id: str) -> str:
+    """A fresh session for a log-in (a new id every time), ending the one it replaces."""
+    if old:
+        revoke(session, old)
+    return create(session, account_id)

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from tds.api.deps import RuntimeDep
 from tds.catalogue import PLANS
 from tds.credits import ledger
 from tds.keys import service as keys
-from tds.server.deps import RuntimeDep
 from tds.web.deps import CheckedUser, User, WebUser
 from tds.web.templating import page
 
@@ -26,8 +26,7 @@ LEDGER_LABELS = {
 
 
 def _keys_page(request: Request, rt: RuntimeDep, user: WebUser, **context: Any) -> Response:
-    with rt.db.read() as session:
-        rows = keys.list_for_account(session, user.account_id)
+    rows = rt.db.read(keys.list_for_account, user.account_id)
     return page(request, "keys.html", user, keys=rows, **context)
 
 
@@ -43,8 +42,7 @@ def create_key(
     user: CheckedUser,
     name: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    with rt.db.write() as session:
-        key, token = keys.create(session, user.account_id, name, rt.key_secret)
+    key, token = rt.db.write(keys.create, user.account_id, name, rt.key_secret)
     # Shown in this answer only; never stored, never shown again.
     response = _keys_page(request, rt, user, new_key=token, new_key_name=key.name)
     response.headers["Cache-Control"] = "no-store"
@@ -53,8 +51,7 @@ def create_key(
 
 @router.post("/settings/keys/{key_id}/revoke")
 def revoke_key(key_id: str, rt: RuntimeDep, user: CheckedUser) -> Response:
-    with rt.db.write() as session:
-        keys.revoke(session, key_id, account_id=user.account_id)
+    rt.db.write(keys.revoke, key_id, account_id=user.account_id)
     rt.principals.forget(key_id)
     return RedirectResponse("/settings/keys", status_code=303)
 
@@ -66,10 +63,9 @@ def account_page(
     user: User,
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
 ) -> Response:
-    with rt.db.read() as session:
-        entries, has_more = ledger.history(
-            session, user.account_id, limit=LEDGER_PAGE, offset=(page_number - 1) * LEDGER_PAGE
-        )
+    entries, has_more = rt.db.read(
+        ledger.history, user.account_id, limit=LEDGER_PAGE, offset=(page_number - 1) * LEDGER_PAGE
+    )
     return page(
         request,
         "account.html",

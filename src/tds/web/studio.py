@@ -16,13 +16,13 @@ from pydantic import ValidationError
 
 from tds import catalogue
 from tds.accounts.schemas import Plan
+from tds.api.deps import BaseUrl, RuntimeDep
+from tds.api.runtime import Runtime
 from tds.engines.base import KINDS
 from tds.exceptions import InvalidRequest
-from tds.renders import submission
+from tds.renders.deps import SubmitterDep
 from tds.renders.schemas import RenderCreate
-from tds.renders.views import render_response
-from tds.server.deps import BaseUrl, RuntimeDep
-from tds.server.runtime import Runtime
+from tds.renders.serialization import render_response
 from tds.web.deps import CheckedUser, User
 from tds.web.templating import page
 
@@ -54,6 +54,7 @@ def studio(request: Request, rt: RuntimeDep, user: User) -> Response:
 @router.post("/studio/renders")
 async def create(
     rt: RuntimeDep,
+    submitter: SubmitterDep,
     base: BaseUrl,
     user: CheckedUser,
     file: Annotated[UploadFile | None, File()] = None,
@@ -87,17 +88,22 @@ async def create(
         body = RenderCreate.model_validate(fields)
     except ValidationError as error:
         raise RequestValidationError(error.errors()) from None
-    new_id = await submission.submit(rt, user.principal, body, base=base)
-    answer = await rt.db.run_read(_describe, rt, base, user.account_id, new_id)
-    return JSONResponse(answer, status_code=202)
+    new_id = await submitter.submit(user.principal, body, base=base)
+    return JSONResponse(await _describe(rt, base, user.account_id, new_id), status_code=202)
 
 
 @router.get("/studio/renders/{render_id}")
 async def poll(render_id: str, rt: RuntimeDep, base: BaseUrl, user: User) -> JSONResponse:
-    return JSONResponse(await rt.db.run_read(_describe, rt, base, user.account_id, render_id))
+    return JSONResponse(await _describe(rt, base, user.account_id, render_id))
 
 
-def _describe(rt: Runtime, base: str, account_id: str, render_id: str) -> dict[str, object]:
-    with rt.db.reader() as connection:
-        answer = render_response(connection, rt, base, account_id, render_id)
+async def _describe(rt: Runtime, base: str, account_id: str, render_id: str) -> dict[str, object]:
+    answer = await rt.db.run_read(
+        render_response,
+        account_id,
+        render_id,
+        base=base,
+        storage=rt.storage,
+        dispatcher=rt.dispatcher,
+    )
     return answer.model_dump(mode="json")

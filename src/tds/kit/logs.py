@@ -2,7 +2,7 @@
 
 `log_config(level, fmt)` is a `logging.config.dictConfig` dictionary: `tds serve` hands it to
 uvicorn (so uvicorn's own and access loggers use it too), and a worker process can apply it with
-`configure(settings)`. Every line is passed through `tds.keys.tokens.redact`, so an API key
+`configure(settings)`. Every line is passed through `tds.kit.redaction.redact`, so an API key
 that reaches a message (a query string in an access line, say) is never written in full.
 """
 
@@ -14,8 +14,8 @@ import logging.config
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from tds.keys.tokens import redact
-from tds.server import request_id
+from tds.kit import request_id
+from tds.kit.redaction import redact
 
 if TYPE_CHECKING:
     from tds.config import Settings

@@ -2,7 +2,7 @@
 
 A job carries only a render id; the render's row says what to do and whether it may still run
 (canceled, reaped, already done). Jobs are acknowledged late, so a job whose worker was killed
-comes back, and `service.resume_redelivered` decides whether it runs again or is refunded.
+comes back, and `lifecycle.resume_redelivered` decides whether it runs again or is refunded.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from tds.dispatch.signals import RenderSignals, connect
 from tds.engines import registry
 from tds.engines.base import JobCanceled
 from tds.engines.routing import EngineRouter
+from tds.kit import logs
+from tds.kit import request_id as request
 from tds.kit.db import Database
-from tds.renders import service
-from tds.renders.worker import RenderExecutor
-from tds.server import logs
-from tds.server import request_id as request
+from tds.renders import lifecycle
+from tds.renders.executor import RenderExecutor
 from tds.storage import open_storage
 
 log = logging.getLogger("tds.worker")
@@ -92,8 +92,8 @@ def register(app: Celery, settings: Settings) -> None:
 def _admit(session: Session, render_id: str) -> bool:
     """A render whose last worker died runs again (or fails, refunded); a render whose account
     already runs its plan's renders-at-once waits its turn."""
-    service.resume_redelivered(session, render_id)
-    return not service.account_at_limit(session, render_id)
+    lifecycle.resume_redelivered(session, render_id)
+    return not lifecycle.account_at_limit(session, render_id)
 
 
 def run(process: _Process, render_id: str) -> bool:

@@ -1,17 +1,18 @@
-"""A Render row (plus live progress) as the API shows it."""
+"""A render as the API shows it: its row, live progress and queue position, and links."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Row
+from sqlalchemy import Row
+from sqlalchemy.orm import Session
 
 from tds import catalogue
-from tds.models import Render
+from tds.dispatch.base import Dispatcher
+from tds.models import Render, RenderStatus
 from tds.models.render import IN_FLIGHT
-from tds.renders import schemas, service
-from tds.server.runtime import Runtime
+from tds.renders import queries, schemas
 from tds.storage.base import Storage
 
 
@@ -23,21 +24,25 @@ def _name(find: Callable[[str], catalogue.Option | None], value: str | None) -> 
 RenderRow = Render | Row[Any]  # an ORM object or a Core row of the renders table
 
 
-def render_views(renders: Sequence[RenderRow], base: str, rt: Runtime) -> list[schemas.Render]:
+def render_views(
+    renders: Sequence[RenderRow], base: str, storage: Storage, dispatcher: Dispatcher
+) -> list[schemas.Render]:
     """Renders as the API shows them, with live progress and queue positions asked of the
     dispatcher once for the whole list (with Celery, one Redis and one database round trip)."""
     in_flight = [render.id for render in renders if render.status in IN_FLIGHT]
-    queued = [render.id for render in renders if render.status == "queued"]
-    progress = rt.dispatcher.progresses(in_flight) if in_flight else {}
-    positions = rt.dispatcher.queue_positions(queued) if queued else {}
+    queued = [render.id for render in renders if render.status == RenderStatus.QUEUED]
+    progress = dispatcher.progresses(in_flight) if in_flight else {}
+    positions = dispatcher.queue_positions(queued) if queued else {}
     return [
-        _view(render, base, rt.storage, progress.get(render.id), positions.get(render.id))
+        _view(render, base, storage, progress.get(render.id), positions.get(render.id))
         for render in renders
     ]
 
 
-def render_view(render: RenderRow, base: str, rt: Runtime) -> schemas.Render:
-    return render_views([render], base, rt)[0]
+def render_view(
+    render: RenderRow, base: str, storage: Storage, dispatcher: Dispatcher
+) -> schemas.Render:
+    return render_views([render], base, storage, dispatcher)[0]
 
 
 def _view(
@@ -47,7 +52,7 @@ def _view(
     progress: tuple[int, int] | None,
     queue_position: int | None,
 ) -> schemas.Render:
-    if render.status == "done":
+    if render.status == RenderStatus.DONE:
         progress = (1, 1)
     api = f"{base}/api/v1/renders/{render.id}"
     return schemas.Render(
@@ -57,7 +62,7 @@ def _view(
         source=render.source,
         parent_id=render.parent_id,
         scene_type=render.scene_type,
-        architectural_style=_name(catalogue.find_style, render.style),
+        architectural_style=_name(catalogue.find_style, render.architectural_style),
         lighting=_name(catalogue.find_lighting, render.lighting),
         resolution=render.resolution,
         prompt=render.prompt,
@@ -89,10 +94,33 @@ def _view(
 
 
 def render_response(
-    connection: Connection, rt: Runtime, base: str, account_id: str, render_id: str
+    session: Session,
+    account_id: str,
+    render_id: str,
+    *,
+    base: str,
+    storage: Storage,
+    dispatcher: Dispatcher,
 ) -> schemas.RenderResponse:
     """One of the account's renders with the account's balance: every answer about a render."""
-    render = service.get_with_balance(connection, account_id, render_id)
+    render = queries.get_with_balance(session, account_id, render_id)
     return schemas.RenderResponse(
-        render=render_view(render, base, rt), credits=render.account_credits
+        render=render_view(render, base, storage, dispatcher), credits=render.account_credits
     )
+
+
+def render_page(
+    session: Session,
+    account_id: str,
+    *,
+    limit: int,
+    starting_after: str | None,
+    base: str,
+    storage: Storage,
+    dispatcher: Dispatcher,
+) -> schemas.RenderList:
+    """A page of the account's renders, newest first."""
+    rows, has_more = queries.list_owned(
+        session, account_id, limit=limit, starting_after=starting_after
+    )
+    return schemas.RenderList(data=render_views(rows, base, storage, dispatcher), has_more=has_more)

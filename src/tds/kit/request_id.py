@@ -1,7 +1,7 @@
 """A request id for every request: taken from a sane `X-Request-Id`, else made here.
 
 The id is kept in a context variable while the request runs, so error bodies
-(`tds.server.errors.error_body`) and log lines (`tds.server.logs`) carry it wherever they are
+(`tds.api.errors.error_body`) and log lines (`tds.kit.logs`) carry it wherever they are
 produced, and it is returned in the `X-Request-Id` header of every answer. The middleware wraps
 the whole stack, Starlette's ServerErrorMiddleware included, so 500s and the answers of other
 middlewares (413 from BodyLimit) carry it too.

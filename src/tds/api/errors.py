@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tds.exceptions import TdsError
-from tds.server import request_id
+from tds.kit import request_id
 
 log = logging.getLogger("tds.server")
 
@@ -65,12 +65,12 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
     return {"error": detail}
 
 
+def error_payload(error: TdsError) -> dict[str, Any]:
+    return error_body(error.code, error.message, **error.extra)
+
+
 def error_response(error: TdsError) -> JSONResponse:
-    return JSONResponse(
-        error_body(error.code, error.message, **error.extra),
-        status_code=error.status,
-        headers=error.headers,
-    )
+    return JSONResponse(error_payload(error), status_code=error.status, headers=error.headers)
 
 
 def _describe(errors: list[Any]) -> tuple[str, str | None]:

@@ -49,8 +49,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tds.engines.base import KINDS
 from tds.kit.db import Database, utcnow
-from tds.models import Hold, Render
-from tds.models.render import FINAL
+from tds.models import Hold, Render, RenderStatus
+from tds.models.render import FINAL, IN_FLIGHT
 
 log = logging.getLogger("tds.server")
 
@@ -86,8 +86,7 @@ class DatabaseCollector(Collector):
             "database-backed tds_* series are missing.",
         )
         try:
-            with db.read() as session:
-                families = list(self._families(session))
+            families = db.read(lambda session: list(self._families(session)))
         except SQLAlchemyError:
             log.warning("metrics: the database could not be read", exc_info=True)
             up.add_metric([], 0)
@@ -101,7 +100,7 @@ class DatabaseCollector(Collector):
         yield from self._credits(session)
 
     def _renders(self, session: Session) -> Iterator[Metric]:
-        statuses = (*FINAL, "queued", "processing")
+        statuses = (*FINAL, *IN_FLIGHT)
         counts: dict[tuple[str, str], int] = {(k, s): 0 for k in KINDS for s in statuses}
         for kind, status, count in session.execute(
             select(Render.kind, Render.status, func.count()).group_by(Render.kind, Render.status)
@@ -122,9 +121,9 @@ class DatabaseCollector(Collector):
         for (kind, status), count in sorted(counts.items()):
             if status in FINAL:
                 finished.add_metric([kind, status], count)
-            elif status == "queued":
+            elif status == RenderStatus.QUEUED:
                 queued.add_metric([kind], count)
-            elif status == "processing":
+            elif status == RenderStatus.PROCESSING:
                 processing.add_metric([kind], count)
         yield from (finished, queued, processing)
 
@@ -135,7 +134,7 @@ class DatabaseCollector(Collector):
         )
         for kind, code, count in session.execute(
             select(Render.kind, Render.error_code, func.count())
-            .where(Render.status == "failed")
+            .where(Render.status == RenderStatus.FAILED)
             .group_by(Render.kind, Render.error_code)
         ):
             failures.add_metric([kind, code or "unknown"], int(count))
@@ -150,7 +149,7 @@ class DatabaseCollector(Collector):
         now = utcnow()
         for kind, created_at in session.execute(
             select(Render.kind, func.min(Render.created_at))
-            .where(Render.status == "queued")
+            .where(Render.status == RenderStatus.QUEUED)
             .group_by(Render.kind)
         ):
             if created_at is not None:
@@ -167,7 +166,7 @@ class DatabaseCollector(Collector):
                 _seconds_between(dialect, Render.started_at, Render.completed_at).label("seconds"),
             )
             .where(
-                Render.status == "done",
+                Render.status == RenderStatus.DONE,
                 Render.started_at.is_not(None),
                 Render.completed_at.is_not(None),
             )

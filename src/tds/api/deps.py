@@ -5,15 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from tds.api.runtime import Runtime
 from tds.exceptions import InvalidApiKey, InvalidRequest
 from tds.keys import service as keys
 from tds.keys import tokens
 from tds.keys.service import Principal
-from tds.server.runtime import Runtime
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -40,24 +39,14 @@ async def api_principal(
     digest = tokens.digest(credentials.credentials, rt.key_secret)
     principal = rt.principals.get(digest)
     if principal is None:
-        principal = await rt.db.run_read(_lookup, rt, digest)
+        principal = await rt.db.run_read(keys.lookup, digest)
         if principal is None:
             raise InvalidApiKey()
         if principal.needs_touch:
-            await run_in_threadpool(_touch, rt, digest)
+            await rt.db.run_write(keys.touch, digest)
         rt.principals.put(digest, principal)
     await rt.rate_limiter.acquire(digest)
     return principal
-
-
-def _lookup(rt: Runtime, digest: str) -> Principal | None:
-    with rt.db.read() as session:
-        return keys.lookup(session, digest)
-
-
-def _touch(rt: Runtime, digest: str) -> None:
-    with rt.db.write() as session:
-        keys.touch(session, digest)
 
 
 ApiPrincipal = Annotated[Principal, Depends(api_principal)]

@@ -11,8 +11,8 @@ import json
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tds.api.errors import error_body
 from tds.exceptions import PayloadTooLarge
-from tds.server.errors import error_body
 
 DRAIN_LIMIT = 256 * 1024 * 1024  # larger declared bodies are refused without reading them
 

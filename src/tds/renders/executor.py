@@ -1,4 +1,4 @@
-"""Run one render on the engine: the unit of work a dispatcher hands to a worker.
+"""Run one render on its engine: what a dispatcher's worker (a thread or a Celery process) does.
 
 The database is touched in short transactions around the engine call, never during it.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable
+from dataclasses import asdict
 from datetime import timedelta
 
 from PIL import Image
@@ -17,7 +18,7 @@ from tds.config import Settings
 from tds.engines.base import EngineError, Job, JobCanceled, Output, Progress
 from tds.engines.routing import EngineRouter
 from tds.kit.db import Database
-from tds.renders import service
+from tds.renders import lifecycle
 from tds.storage.base import Storage, new_key
 
 log = logging.getLogger("tds.renders")
@@ -41,16 +42,15 @@ class RenderExecutor:
         """Run the render to its end; False when `admit` turned it away (it stays queued).
 
         `admit` runs in the transaction that starts the render, before it starts."""
-        with self.db.write() as session:
-            if admit is not None and not admit(session, render_id):
-                return False
-            render = service.start(session, render_id, self.lease)
+        admitted, render = self.db.write(self._start, render_id, admit)
+        if not admitted:
+            return False
         if render is None:
             return True  # canceled or reaped while it waited
-        engine = self.engines.for_kind(render.kind)  # type: ignore[arg-type]
+        engine = self.engines.for_kind(render.options.kind)
         try:
             if engine is None:  # the configuration changed since the render was accepted
-                raise EngineError(f"no engine on this server serves {render.kind} any more")
+                raise EngineError(f"no engine on this server serves {render.options.kind} any more")
             output = engine.run(self._job(render), progress)
             if output.image.size != (render.width, render.height):
                 raise EngineError(
@@ -68,32 +68,24 @@ class RenderExecutor:
             log.exception("render %s: engine crashed", render_id)
             self._fail(render_id, "The model failed unexpectedly. Your credits were refunded.")
             return True
-        with self.db.write() as session:
-            completed = service.complete(session, render_id, *keys, warnings=output.warnings)
+        completed = self.db.write(lifecycle.complete, render_id, *keys, warnings=output.warnings)
         if not completed:  # canceled or reaped while the engine worked: keep nothing
             for key in keys:
                 if key:
                     self.storage.delete(key)
         return True
 
-    def _job(self, render: service.Started) -> Job:
+    def _start(
+        self, session: Session, render_id: str, admit: Admit | None
+    ) -> tuple[bool, lifecycle.Started | None]:
+        if admit is not None and not admit(session, render_id):
+            return False, None
+        return True, lifecycle.start(session, render_id, self.lease)
+
+    def _job(self, render: lifecycle.Started) -> Job:
         with Image.open(io.BytesIO(self.storage.get(render.input_key))) as stored:
             image = stored.convert("RGB") if stored.mode != "RGB" else stored.copy()
-        return Job(
-            kind=render.kind,  # type: ignore[arg-type]
-            image=image,
-            width=render.width,
-            height=render.height,
-            scene_type=render.scene_type,
-            style=render.style,
-            lighting=render.lighting,
-            prompt=render.prompt,
-            negative_prompt=render.negative_prompt,
-            seed=render.seed,
-            geometry_fidelity=render.geometry_fidelity,
-            strength=render.strength,
-            input_type=render.input_type,
-        )
+        return Job(**asdict(render.options), image=image, width=render.width, height=render.height)
 
     def _store(self, output: Output) -> tuple[str, str | None]:
         buffer = io.BytesIO()
@@ -108,5 +100,4 @@ class RenderExecutor:
         return image_key, video_key
 
     def _fail(self, render_id: str, message: str) -> None:
-        with self.db.write() as session:
-            service.fail(session, render_id, "model_failed", message)
+        self.db.write(lifecycle.fail, render_id, "model_failed", message)

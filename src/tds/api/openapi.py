@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from tds.server.errors import ErrorBody
+from tds.api.errors import ErrorBody
 
 _DESCRIPTIONS = {
     400: "Bad request: invalid_request, invalid_image, image_url_unfetchable, kind_unavailable.",

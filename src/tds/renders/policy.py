@@ -1,0 +1,34 @@
+"""What a caller may ask for: the kinds this server's engines serve, the plan's kinds and
+resolutions. Checked before any credit is held."""
+
+from __future__ import annotations
+
+from tds import catalogue
+from tds.catalogue import PLANS
+from tds.engines.base import Kind
+from tds.exceptions import KindUnavailable, PlanLimit
+from tds.keys.service import Principal
+from tds.renders.schemas import RenderCreate
+
+
+def check_allowed(principal: Principal, body: RenderCreate, engine_kinds: frozenset[Kind]) -> None:
+    """Refuse what no engine serves or the plan does not include, before any credit is held."""
+    if body.kind not in engine_kinds:
+        served = ", ".join(sorted(engine_kinds))
+        raise KindUnavailable(
+            f"This server's engine does not offer kind {body.kind!r} (it serves: {served}). "
+            "GET /api/v1/styles lists what is available.",
+            param="kind",
+        )
+    plan = PLANS[principal.plan]
+    if body.kind not in plan.kinds:
+        raise PlanLimit(
+            f"The {plan.name} plan does not include {body.kind}; upgrade to Pro or Studio.",
+            param="kind",
+        )
+    if catalogue.resolution_rank(body.resolution) > catalogue.resolution_rank(plan.max_resolution):
+        raise PlanLimit(
+            f"The {plan.name} plan renders up to {plan.max_resolution}; choose "
+            f"{plan.max_resolution} or lower, or upgrade for {body.resolution}.",
+            param="resolution",
+        )

@@ -1,0 +1,2 @@
+"""Helpers the tests share: servers, accounts, images, database sessions. Fixtures that use
+them are registered in tests/conftest.py."""
