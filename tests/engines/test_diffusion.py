@@ -35,11 +35,12 @@ except ImportError as missing:  # CI installs the gpu extra: this must never pas
 from tds import catalogue
 from tds.engines import registry
 from tds.engines.base import EngineError, Job, JobCanceled, Kind
-from tds.engines.diffusion import control, prompts, runs
+from tds.engines.common import control, images, prompts
+from tds.engines.common.media import decode_frames
+from tds.engines.diffusion import masks, runs, tiling
 from tds.engines.diffusion.config import DiffusionConfig
 from tds.engines.diffusion.engine import DiffusionEngine
 from tds.engines.diffusion.pipelines import ModelMissing, denoise_steps
-from tds.engines.diffusion.video import decode_frames
 from tests.engines import tiny_diffusion
 
 # diffusers' schedulers call np.array(tensor), which torch 2.13 answers with this
@@ -136,7 +137,7 @@ class Recorder:
 
 def job(kind: Kind = "render", size: tuple[int, int] = (72, 56), **fields: Any) -> Job:
     image = fields.pop("image", None) or (empty_room() if kind == "staging" else viewport())
-    fields.setdefault("style", "modern")
+    fields.setdefault("architectural_style", "modern")
     fields.setdefault("lighting", "golden_hour")
     return Job(kind=kind, image=image, width=size[0], height=size[1], **fields)
 
@@ -266,7 +267,7 @@ def test_controlnet_conditioning_reaches_the_unet(engine: DiffusionEngine) -> No
     # What the ControlNet saw is the Canny edge map of the (resized) viewport.
     condition = net.kwargs[0]["controlnet_cond"]
     assert pipelines.multiple == 4  # the tiny VAE halves, the tiny UNet halves once more
-    source = control.resize(viewport(), (72, 56))  # 72 × 56 fits in the 64² area: kept
+    source = images.resize(viewport(), (72, 56))  # 72 × 56 fits in the 64² area: kept
     edges = np.asarray(control.canny(source))[..., 0] / 255.0
     assert np.allclose(condition[0, 0].float().numpy(), edges, atol=1e-3)
 
@@ -318,7 +319,7 @@ def test_refine_strength_follows_the_job(engine: DiffusionEngine) -> None:
 
 def test_enhance_redraws_every_tile_and_blends(models: tiny_diffusion.Models) -> None:
     engine = make_engine(models)
-    layout = control.tiles(128, 96, 64, 8)
+    layout = tiling.tiles(128, 96, 64, 8)
     assert len(layout) == 6
     recorder = Recorder()
     with Calls(engine.pipelines.tile.unet) as unet:
@@ -349,7 +350,7 @@ def test_enhance_without_a_tile_controlnet_guides_by_edges(
 
 def test_staging_keeps_walls_and_ceiling(engine: DiffusionEngine) -> None:
     room = empty_room()
-    mask = np.asarray(control.staging_mask(room)) > 0
+    mask = np.asarray(masks.staging_mask(room)) > 0
     output = engine.run(job("staging", (64, 64), image=room), Recorder())
     before, after = pixels(room), pixels(output.image)
     top = slice(0, 64 // 6)
@@ -521,10 +522,10 @@ def test_prompts_compose_user_words_scene_style_and_light() -> None:
     assert prompts.STYLES["modern"] in composed.prompt
     assert prompts.LIGHTING["golden_hour"] in composed.prompt
     assert composed.negative.startswith("people, blurry")
-    by_name = prompts.compose(job(style="Art Deco", lighting="Blue Hour"))
+    by_name = prompts.compose(job(architectural_style="Art Deco", lighting="Blue Hour"))
     assert prompts.STYLES["art_deco"] in by_name.prompt
     assert prompts.LIGHTING["blue_hour"] in by_name.prompt
-    staged = prompts.compose(job("staging", style="scandinavian"))
+    staged = prompts.compose(job("staging", architectural_style="scandinavian"))
     assert "furnished scandinavian interior" in staged.prompt
     assert "camera" in prompts.compose(job("video")).prompt
 
@@ -539,7 +540,12 @@ def test_every_catalogue_id_has_a_short_phrase() -> None:
             for style in catalogue.STYLES:
                 for light in catalogue.LIGHTING:
                     text = prompts.compose(
-                        job(kind, scene_type=scene.id, style=style.id, lighting=light.id)  # type: ignore[arg-type]
+                        job(
+                            kind,
+                            scene_type=scene.id,
+                            architectural_style=style.id,
+                            lighting=light.id,
+                        )  # type: ignore[arg-type]
                     ).prompt
                     words = len(text.replace(",", " , ").split())
                     longest = max(longest, words)
@@ -560,7 +566,7 @@ def test_canny_and_lines_find_the_drawn_edges() -> None:
 
 def test_staging_mask_covers_the_floor_not_walls_window_or_ceiling() -> None:
     room = empty_room()
-    mask = np.asarray(control.staging_mask(room)) > 0
+    mask = np.asarray(masks.staging_mask(room)) > 0
     assert mask[60:, :].mean() > 0.9  # the floor
     assert mask[30:40, 5:30].mean() > 0.5  # the open space above it
     assert not mask[: 64 // 6].any()  # ceiling
@@ -568,12 +574,12 @@ def test_staging_mask_covers_the_floor_not_walls_window_or_ceiling() -> None:
 
 
 def test_work_size_keeps_aspect_and_multiples() -> None:
-    assert control.work_size(4096, 2304, 1024 * 1024, 64) == (1344, 768)
-    assert control.work_size(72, 56, 64 * 64, 8) == (72, 56)
-    assert control.work_size(72, 56, 64 * 64, 16) == (64, 48)
-    assert control.tiles(64, 64, 64, 8) == [control.Tile(0, 0, 64, 64)]
+    assert tiling.work_size(4096, 2304, 1024 * 1024, 64) == (1344, 768)
+    assert tiling.work_size(72, 56, 64 * 64, 8) == (72, 56)
+    assert tiling.work_size(72, 56, 64 * 64, 16) == (64, 48)
+    assert tiling.tiles(64, 64, 64, 8) == [tiling.Tile(0, 0, 64, 64)]
     covered = np.zeros((300, 500), bool)
-    for tile in control.tiles(500, 300, 128, 16):
+    for tile in tiling.tiles(500, 300, 128, 16):
         covered[tile.y : tile.y + tile.height, tile.x : tile.x + tile.width] = True
         assert tile.width == tile.height == 128
     assert covered.all()
@@ -643,8 +649,7 @@ def test_benchmark_runs_on_the_cpu(capsys: pytest.CaptureFixture[str], tmp_path:
 
 
 def test_every_setting_is_documented() -> None:
-    from dataclasses import fields
-
     text = (Path(__file__).parents[2] / "docs" / "engines.md").read_text()
-    for setting in fields(DiffusionConfig):
-        assert f"`TDS_DIFFUSION_{setting.name.upper()}`" in text, setting.name
+    for name in DiffusionConfig.model_fields:
+        assert f"`TDS_DIFFUSION_{name.upper()}`" in text, name
+        assert DiffusionConfig.variables(name) == [f"TDS_DIFFUSION_{name.upper()}"]

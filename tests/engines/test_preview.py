@@ -90,7 +90,7 @@ def test_same_seed_same_bytes(engine: PreviewEngine, kind: str) -> None:
     image = fixture("house.png")
     fields: dict[str, Any] = {
         "lighting": "night",
-        "style": "modern",
+        "architectural_style": "modern",
         "prompt": "snow rain",
         "seed": 7,
     }
@@ -111,7 +111,9 @@ def test_the_seed_changes_the_details(engine: PreviewEngine) -> None:
 def test_unknown_options_are_neutral(engine: PreviewEngine) -> None:
     image = sketchup()
     plain = engine.run(job(image), noop).image.tobytes()
-    unknown = engine.run(job(image, style="baroque", lighting="eclipse"), noop).image.tobytes()
+    unknown = engine.run(
+        job(image, architectural_style="baroque", lighting="eclipse"), noop
+    ).image.tobytes()
     assert unknown == plain
 
 

@@ -95,7 +95,7 @@ def test_overcast_desaturates(engine: PreviewEngine, name: str) -> None:
 def test_every_lighting_and_style_renders_differently(engine: PreviewEngine) -> None:
     image = fixture("house.png").resize((256, 256))
     seen = []
-    for field, options in (("lighting", LIGHTING), ("style", STYLES)):
+    for field, options in (("lighting", LIGHTING), ("architectural_style", STYLES)):
         for option in options:
             work = same_size_job(image, **{field: option.id})
             seen.append(pixels(engine.run(work, noop)))
@@ -114,8 +114,8 @@ def test_every_catalogue_id_has_a_preset() -> None:
 
 def test_two_styles_differ_measurably(engine: PreviewEngine) -> None:
     image = fixture("house.png")
-    brutalist = pixels(engine.run(job(image, style="brutalist"), noop))
-    mediterranean = pixels(engine.run(job(image, style="mediterranean"), noop))
+    brutalist = pixels(engine.run(job(image, architectural_style="brutalist"), noop))
+    mediterranean = pixels(engine.run(job(image, architectural_style="mediterranean"), noop))
     assert np.abs(brutalist - mediterranean).mean() > 8.0
     assert saturation(mediterranean) > 1.3 * saturation(brutalist)
 

@@ -14,7 +14,7 @@ import re
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -24,7 +24,7 @@ from PIL import Image
 
 from tds.engines import registry
 from tds.engines.base import EngineError, Job, JobCanceled, Kind
-from tds.engines.diffusion.video import decode_frames, encode_frames
+from tds.engines.common.media import decode_frames, encode_frames
 from tds.engines.remote import inputs
 from tds.engines.remote.config import DEFAULT_MODELS, RemoteConfig
 from tds.engines.remote.engine import RemoteEngine, pick_output
@@ -318,18 +318,22 @@ class Clock:
 
 
 def config(fake: Fake, scenario: str = "ok", **changes: Any) -> RemoteConfig:
-    model = f"test/{scenario}"
-    base = RemoteConfig(
-        token=TOKEN,
-        base_url=fake.api_url,
-        models=dict.fromkeys(DEFAULT_MODELS, model),
-        poll_seconds=0.5,
-        poll_max_seconds=2.0,
-        timeout_seconds=60.0,
-        request_timeout_seconds=5.0,
-        retries=3,
-    )
-    return replace(base, **changes)
+    settings: dict[str, Any] = {
+        "token": TOKEN,
+        "base_url": fake.api_url,
+        **every_model(f"test/{scenario}"),
+        "poll_seconds": 0.5,
+        "poll_max_seconds": 2.0,
+        "timeout_seconds": 60.0,
+        "request_timeout_seconds": 5.0,
+        "retries": 3,
+    }
+    return RemoteConfig(**(settings | changes))
+
+
+def every_model(model: str) -> dict[str, str]:
+    """The same model for every kind: TDS_REMOTE_<KIND>_MODEL as settings fields."""
+    return {f"{kind}_model": model for kind in DEFAULT_MODELS}
 
 
 def engine_for(fake: Fake, scenario: str = "ok", **changes: Any) -> tuple[RemoteEngine, Clock]:
@@ -372,7 +376,7 @@ def created_input(fake: Fake) -> dict[str, Any]:
 def test_sync_prediction_returns_an_image_at_the_job_size(fake: Fake) -> None:
     engine, _ = engine_for(fake)
     recorder = Recorder()
-    output = engine.run(job(style="modern", lighting="night"), recorder)
+    output = engine.run(job(architectural_style="modern", lighting="night"), recorder)
     assert output.image.size == (96, 72)
     assert output.image.getpixel((48, 36)) == (180, 120, 60)
     assert output.warnings == []
@@ -430,7 +434,7 @@ def test_throttled_create_is_retried_once_it_is_allowed(fake: Fake) -> None:
     ],
 )
 def test_versions_and_deployments_use_their_endpoints(fake: Fake, model: str, path: str) -> None:
-    engine, _ = engine_for(fake, models=dict.fromkeys(DEFAULT_MODELS, model))
+    engine, _ = engine_for(fake, **every_model(model))
     assert engine.run(job(), Recorder()).image.size == (96, 72)
     posted = fake.calls("POST", re.escape(path))
     assert len(posted) == 1
@@ -640,14 +644,16 @@ def test_template_placeholders() -> None:
         "edges": "https://files.example/1"
     }
     assert len(uploads) == 1
-    staging = Job(kind="staging", image=viewport(), width=64, height=48, style="japanese")
+    staging = Job(
+        kind="staging", image=viewport(), width=64, height=48, architectural_style="japanese"
+    )
     assert "japanese" in inputs.instruction(staging)
     assert "Keep the walls" in inputs.instruction(staging)
     assert inputs.aspect_ratio(1920, 1080) == "16:9"
 
 
 def test_fake_server_answers_unknown_models_with_404(fake: Fake) -> None:
-    engine, _ = engine_for(fake, models=dict.fromkeys(DEFAULT_MODELS, "test/nothing"))
+    engine, _ = engine_for(fake, **every_model("test/nothing"))
     with pytest.raises(EngineError, match="404"):
         engine.run(job(), Recorder())
 
@@ -670,5 +676,7 @@ def test_every_setting_is_documented() -> None:
     ]
     for name in names:
         assert f"`TDS_REMOTE_{name}`" in text, name
+    read = {name for field in RemoteConfig.model_fields for name in RemoteConfig.variables(field)}
+    assert read == {f"TDS_REMOTE_{name}" for name in names} | {"REPLICATE_API_TOKEN"}
     for placeholder in inputs.PLACEHOLDERS:
         assert f"`{{{placeholder}}}`" in text, placeholder

@@ -13,7 +13,7 @@ import os
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # before diffusers and huggingface_hub are imported
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,23 +41,23 @@ class Models:
 
     def config(self, **changes: Any) -> DiffusionConfig:
         """The engine's configuration for the tiny SDXL family, at test sizes."""
-        base = DiffusionConfig(
-            base_model=str(self.sdxl),
-            vae="",
-            controlnet=str(self.controlnet),
-            tile_controlnet=str(self.tile_controlnet),
-            video_model=str(self.video),
-            video_frames=5,
-            video_fps=8,
-            video_steps=2,
-            video_area=64 * 64,
-            steps=2,
-            area=64 * 64,
-            tile=64,
-            device="cpu",
-            dtype="float32",
-        )
-        return replace(base, **changes)
+        settings: dict[str, Any] = {
+            "base_model": str(self.sdxl),
+            "vae": "",
+            "controlnet": str(self.controlnet),
+            "tile_controlnet": str(self.tile_controlnet),
+            "video_model": str(self.video),
+            "video_frames": 5,
+            "video_fps": 8,
+            "video_steps": 2,
+            "video_area": 64 * 64,
+            "steps": 2,
+            "area": 64 * 64,
+            "tile": 64,
+            "device": "cpu",
+            "dtype": "float32",
+        }
+        return DiffusionConfig(**(settings | changes))
 
 
 def write_tokenizer(folder: Path) -> None:

@@ -16,7 +16,9 @@ import numpy as np
 from PIL import Image
 
 from tds.engines.base import EngineError, Job, Kind, Output, Progress
-from tds.engines.diffusion import control, prompts
+from tds.engines.common import control, images, prompts
+from tds.engines.common.media import encode_frames
+from tds.engines.diffusion import masks, tiling
 from tds.engines.diffusion.pipelines import (
     UNION_EDGES,
     Pipelines,
@@ -24,7 +26,6 @@ from tds.engines.diffusion.pipelines import (
     guidance,
 )
 from tds.engines.diffusion.steps import Steps, generator
-from tds.engines.diffusion.video import encode_frames
 
 UPSCALE_WARNING = 1.5  # warn when the model's picture is stretched more than this
 ENHANCE_OVERLAP = 1 / 8  # share of a tile that overlaps its neighbours
@@ -96,7 +97,7 @@ def _finish(
             f"The model drew {image.width}×{image.height} px and the result was resized "
             f"to {job.width}×{job.height}; run enhance on it for full detail."
         )
-    result = control.resize(image, (job.width, job.height))
+    result = images.resize(image, (job.width, job.height))
     steps.finish()
     return Output(image=result, warnings=warnings)
 
@@ -143,8 +144,8 @@ def _img2img(
     pipeline = pipelines.img2img
     if pipeline is None:
         raise EngineError(f"the diffusion engine is not set up for {kind}")
-    size = control.work_size(job.width, job.height, pipelines.native_area, pipelines.multiple)
-    source = control.resize(job.image, size)
+    size = tiling.work_size(job.width, job.height, pipelines.native_area, pipelines.multiple)
+    source = images.resize(job.image, size)
     drawn, steps = _controlled(pipelines, pipeline, job, progress, kind, conditioning, source)
     return _finish(drawn, job, steps)
 
@@ -165,16 +166,16 @@ def enhance(pipelines: Pipelines, job: Job, progress: Progress) -> Output:
     if pipeline is None:
         raise EngineError("the diffusion engine is not set up for enhance")
     multiple = pipelines.multiple
-    canvas_size = (control.round_up(job.width, multiple), control.round_up(job.height, multiple))
+    canvas_size = (tiling.round_up(job.width, multiple), tiling.round_up(job.height, multiple))
     side = max(multiple, pipelines.tile_side // multiple * multiple)
     overlap = min(side // 2, max(multiple, round(side * ENHANCE_OVERLAP / multiple) * multiple))
-    layout = control.tiles(*canvas_size, side, overlap)
+    layout = tiling.tiles(*canvas_size, side, overlap)
     conditioning = enhance_conditioning(job)
     total, run = denoise_steps(pipelines.config, conditioning.strength)
     steps = Steps(progress, len(layout) * run + 1)
     steps.report(0)
-    upscaled = control.resize(job.image, canvas_size)
-    base = control.to_array(upscaled).astype(np.float32)
+    upscaled = images.resize(job.image, canvas_size)
+    base = images.to_array(upscaled).astype(np.float32)
     summed = np.zeros_like(base)
     weights = np.zeros((*base.shape[:2], 1), np.float32)
     arguments = _prompt_args(job, "enhance", pipelines)
@@ -194,15 +195,15 @@ def enhance(pipelines: Pipelines, job: Job, progress: Progress) -> Output:
             **_control_args(pipelines.tile_union, guide, mode),
             **arguments,
         )
-        drawn = control.to_array(control.resize(result.images[0], (tile.width, tile.height)))
-        ramp = control.tile_weights(tile, *canvas_size, overlap)[..., None]
+        drawn = images.to_array(images.resize(result.images[0], (tile.width, tile.height)))
+        ramp = tiling.tile_weights(tile, *canvas_size, overlap)[..., None]
         rows = slice(tile.y, tile.y + tile.height)
         cols = slice(tile.x, tile.x + tile.width)
         summed[rows, cols] += drawn.astype(np.float32) * ramp
         weights[rows, cols] += ramp
         steps.report((index + 1) * run)
     merged = np.where(weights > 0, summed / np.maximum(weights, 1e-6), base)
-    image = control.to_image(np.clip(merged + 0.5, 0, 255))
+    image = images.to_image(np.clip(merged + 0.5, 0, 255))
     image = image.crop((0, 0, job.width, job.height))
     steps.finish()
     return Output(image=image)
@@ -215,9 +216,9 @@ def staging(pipelines: Pipelines, job: Job, progress: Progress) -> Output:
     pipeline = pipelines.inpaint
     if pipeline is None:
         raise EngineError("the diffusion engine is not set up for staging")
-    size = control.work_size(job.width, job.height, pipelines.native_area, pipelines.multiple)
-    source = control.resize(job.image, size)
-    mask = control.staging_mask(source)
+    size = tiling.work_size(job.width, job.height, pipelines.native_area, pipelines.multiple)
+    source = images.resize(job.image, size)
+    mask = masks.staging_mask(source)
     drawn_image, steps = _controlled(
         pipelines,
         pipeline,
@@ -228,10 +229,10 @@ def staging(pipelines: Pipelines, job: Job, progress: Progress) -> Output:
         source,
         mask_image=mask,
     )
-    drawn = control.to_array(control.resize(drawn_image, size)).astype(np.float32)
-    keep = control.to_array(source).astype(np.float32)
-    alpha = control.feather(mask, radius=max(1.0, min(size) / 256))[..., None]
-    composed = control.to_image(np.clip(drawn * alpha + keep * (1 - alpha) + 0.5, 0, 255))
+    drawn = images.to_array(images.resize(drawn_image, size)).astype(np.float32)
+    keep = images.to_array(source).astype(np.float32)
+    alpha = masks.feather(mask, radius=max(1.0, min(size) / 256))[..., None]
+    composed = images.to_image(np.clip(drawn * alpha + keep * (1 - alpha) + 0.5, 0, 255))
     return _finish(composed, job, steps)
 
 
@@ -272,7 +273,7 @@ def video(pipelines: Pipelines, job: Job, progress: Progress) -> Output:
     config = pipelines.config
     name = type(pipeline).__name__
     width, height = video_size(pipelines, job)
-    still = control.resize(job.image, (width, height))
+    still = images.resize(job.image, (width, height))
     frames_wanted = _frame_count(name, config.video_frames)
     steps = Steps(progress, config.video_steps + frames_wanted + 1)
     steps.report(0)
@@ -308,7 +309,7 @@ def video(pipelines: Pipelines, job: Job, progress: Progress) -> Output:
         (job.width, job.height),
         on_frame=lambda count: steps.report(done + count),
     )
-    poster = control.resize(control.to_image(_uint8(frames[0])), (job.width, job.height))
+    poster = images.resize(images.to_image(_uint8(frames[0])), (job.width, job.height))
     steps.finish()
     return Output(image=poster, video=data)
 

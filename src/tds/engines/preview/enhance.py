@@ -10,13 +10,13 @@ then area-shrunk or Lanczos-enlarged to the exact target. TDS_PREVIEW_UPSCALER p
 from __future__ import annotations
 
 import logging
-import os
 
 import cv2
 import numpy as np
 
 from tds.engines.base import Job, JobCanceled, Output, Progress
 from tds.engines.preview import superres
+from tds.engines.preview.config import UPSCALER_ENV, PreviewConfig
 from tds.engines.preview.pixels import (
     Size,
     resize,
@@ -30,8 +30,6 @@ from tds.engines.preview.pixels import (
 log = logging.getLogger("tds.engines.preview")
 
 STRIP_ROWS = 256
-UPSCALER_ENV = "TDS_PREVIEW_UPSCALER"
-UPSCALERS = ("auto", "fast", "realesrgan")
 # Under auto, inputs up to about 1.2 MP (a 1k render enhanced to 2k: ~20 s on one core) go
 # through the network; a 2k → 4k enhance would take over a minute, so it takes the fast path.
 AUTO_MAX_PIXELS = 1100 * 1100
@@ -73,11 +71,10 @@ def sharpen_luma(rgb: np.ndarray, amount: float, sigma: float) -> np.ndarray:
 
 
 def upscaler() -> str:
-    """The enhance upscaler chosen by TDS_PREVIEW_UPSCALER: auto (default), fast or realesrgan."""
-    value = os.environ.get(UPSCALER_ENV, "").strip().casefold() or "auto"
-    if value not in UPSCALERS:
-        raise ValueError(f"{UPSCALER_ENV}={value!r}: choose one of {', '.join(UPSCALERS)}")
-    return value
+    """The enhance upscaler chosen by TDS_PREVIEW_UPSCALER: auto (default), fast or realesrgan.
+
+    Read per job, not once at setup: the tests switch paths by setting the variable."""
+    return PreviewConfig.from_env().upscaler
 
 
 def use_network(mode: str, source: Size, target: Size) -> bool:

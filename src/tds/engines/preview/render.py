@@ -36,7 +36,7 @@ def choose(job: Job) -> tuple[str | None, presets.Lighting, Look]:
     """(scene id, lighting preset, style look); unknown or missing names give neutral ones."""
     scene = find_scene_type(job.scene_type or "")
     lighting = find_lighting(job.lighting) if job.lighting else None
-    style = find_style(job.style) if job.style else None
+    style = find_style(job.architectural_style) if job.architectural_style else None
     return (
         scene.id if scene else None,
         presets.LIGHTING.get(lighting.id, presets.DEFAULT_LIGHTING)

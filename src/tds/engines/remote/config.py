@@ -8,13 +8,13 @@ a JSON template whose "{placeholders}" are filled per job (see `inputs.PLACEHOLD
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
+
+from pydantic import AliasChoices, Field, ValidationInfo, field_validator, model_validator
+from pydantic_settings import SettingsConfigDict
 
 from tds.engines.base import KINDS, Kind
-from tds.engines.diffusion.config import parse_kinds, parse_number
+from tds.engines.common.settings import EngineSettings
 from tds.engines.remote import inputs
 
 DEFAULT_MODELS: dict[Kind, str] = {
@@ -44,13 +44,27 @@ DEFAULT_INPUTS: dict[Kind, dict[str, Any]] = {
 }
 
 
-@dataclass(frozen=True)
-class RemoteConfig:
-    token: str = ""
+class RemoteConfig(EngineSettings):
+    """One field per variable, TDS_REMOTE_<NAME> (the token also from REPLICATE_API_TOKEN);
+    `models` and `inputs` gather the per-kind TDS_REMOTE_<KIND>_MODEL and _INPUT by kind."""
+
+    model_config = SettingsConfigDict(env_prefix="TDS_REMOTE_")
+
+    token: str = Field(
+        default="", validation_alias=AliasChoices("TDS_REMOTE_API_TOKEN", "REPLICATE_API_TOKEN")
+    )
     base_url: str = "https://api.replicate.com/v1"
     kinds: frozenset[Kind] = frozenset(KINDS)
-    models: dict[Kind, str] = field(default_factory=lambda: dict(DEFAULT_MODELS))
-    inputs: dict[Kind, dict[str, Any]] = field(default_factory=lambda: dict(DEFAULT_INPUTS))
+    render_model: str = DEFAULT_MODELS["render"]
+    render_input: dict[str, Any] = DEFAULT_INPUTS["render"]
+    refine_model: str = DEFAULT_MODELS["refine"]
+    refine_input: dict[str, Any] = DEFAULT_INPUTS["refine"]
+    enhance_model: str = DEFAULT_MODELS["enhance"]
+    enhance_input: dict[str, Any] = DEFAULT_INPUTS["enhance"]
+    staging_model: str = DEFAULT_MODELS["staging"]
+    staging_input: dict[str, Any] = DEFAULT_INPUTS["staging"]
+    video_model: str = DEFAULT_MODELS["video"]
+    video_input: dict[str, Any] = DEFAULT_INPUTS["video"]
     wait_seconds: int = 10  # Prefer: wait=N on create (1–60; 0 sends no Prefer header)
     poll_seconds: float = 1.0  # first poll interval; grows ×1.5 up to poll_max_seconds
     poll_max_seconds: float = 5.0
@@ -60,52 +74,33 @@ class RemoteConfig:
     max_output_bytes: int = 512 * 1024 * 1024
     data_uri_max_bytes: int = 256 * 1024  # larger inputs go through the files API
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> RemoteConfig:
-        env = os.environ if environ is None else environ
+    @property
+    def models(self) -> dict[Kind, str]:
+        return {kind: getattr(self, f"{kind}_model") for kind in KINDS}
 
-        def get(name: str) -> str | None:
-            value = env.get(f"TDS_REMOTE_{name}")
-            return None if value is None else value.strip()
-
-        values: dict[str, Any] = {}
-        token = get("API_TOKEN") or env.get("REPLICATE_API_TOKEN", "").strip()
-        values["token"] = token
-        if (base := get("BASE_URL")) is not None:
-            values["base_url"] = base.rstrip("/")
-        if (kinds := get("KINDS")) is not None:
-            values["kinds"] = parse_kinds(kinds, "TDS_REMOTE_KINDS")
-        models = dict(DEFAULT_MODELS)
-        inputs = dict(DEFAULT_INPUTS)
-        for kind in KINDS:
-            if (model := get(f"{kind.upper()}_MODEL")) is not None:
-                models[kind] = model
-            if (template := get(f"{kind.upper()}_INPUT")) is not None:
-                inputs[kind] = parse_template(template, f"TDS_REMOTE_{kind.upper()}_INPUT")
-        values["models"], values["inputs"] = models, inputs
-        numbers: dict[str, type[int] | type[float]] = {
-            "wait_seconds": int,
-            "poll_seconds": float,
-            "poll_max_seconds": float,
-            "timeout_seconds": float,
-            "request_timeout_seconds": float,
-            "retries": int,
-            "max_output_bytes": int,
-            "data_uri_max_bytes": int,
-        }
-        for name, kind_of in numbers.items():
-            if (raw := get(name.upper())) is not None:
-                values[name] = parse_number(raw, f"TDS_REMOTE_{name.upper()}", kind_of)
-        config = cls(**values)
-        config.validate()
-        return config
+    @property
+    def inputs(self) -> dict[Kind, dict[str, Any]]:
+        return {kind: getattr(self, f"{kind}_input") for kind in KINDS}
 
     @property
     def served(self) -> frozenset[Kind]:
         """The kinds with a model configured: what the engine honestly offers."""
         return frozenset(kind for kind in self.kinds if self.models.get(kind))
 
-    def validate(self) -> None:
+    @field_validator(*(f"{kind}_input" for kind in KINDS), mode="before")
+    @classmethod
+    def _parse_template(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        return parse_template(value, cls.variables(str(info.field_name))[0])
+
+    @field_validator("base_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
         if not 0 <= self.wait_seconds <= 60:
             raise ValueError("TDS_REMOTE_WAIT_SECONDS must be 0–60 (Replicate's sync limit)")
         if self.poll_seconds <= 0 or self.poll_max_seconds < self.poll_seconds:
@@ -122,6 +117,7 @@ class RemoteConfig:
                     f"TDS_REMOTE_{kind.upper()}_MODEL={model!r}: use owner/name, "
                     "owner/name:version or deployments/owner/name"
                 )
+        return self
 
 
 def _valid_model(model: str) -> bool:

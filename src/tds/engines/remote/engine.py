@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from tds.engines.base import EngineError, Job, Kind, Output, Progress
-from tds.engines.diffusion import video as media
+from tds.engines.common import media
 from tds.engines.remote import inputs
 from tds.engines.remote.client import Prediction, ReplicateClient
 from tds.engines.remote.config import RemoteConfig

@@ -18,7 +18,7 @@ from PIL import Image
 
 from tds import catalogue
 from tds.engines.base import Job
-from tds.engines.diffusion import control, prompts
+from tds.engines.common import control, prompts
 
 PLACEHOLDERS = {
     "image": "the input image (URL)",
@@ -65,7 +65,7 @@ def _strings(value: Any) -> list[str]:
 def instruction(job: Job) -> str:
     """What an instruction-following editor is asked to do with the image."""
     user = " ".join(job.prompt.split())
-    style = catalogue.find_style(job.style) if job.style else None
+    style = catalogue.find_style(job.architectural_style) if job.architectural_style else None
     light = catalogue.find_lighting(job.lighting) if job.lighting else None
     scene = catalogue.find_scene_type(job.scene_type)
     style_text = f" in a {style.name.lower()} style" if style else ""

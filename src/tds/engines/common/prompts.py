@@ -1,5 +1,6 @@
 """Prompts from catalogue ids: scene type, style and lighting as short phrases a model knows.
 
+The diffusion engine's pipelines and the remote engine's `{prompt}` placeholder both use them.
 CLIP reads 77 tokens, so phrases stay short and the user's own words come first: what they
 typed is what they most want obeyed.
 """
@@ -84,13 +85,15 @@ def compose(job: Job, kind: Kind | None = None) -> Prompts:
     """The positive and negative prompt for `job` (for `kind`, default the job's own)."""
     kind = kind or job.kind
     scene = _phrase(SCENES, job.scene_type, catalogue.find_scene_type)
-    style = _phrase(STYLES, job.style, catalogue.find_style)
+    style = _phrase(STYLES, job.architectural_style, catalogue.find_style)
     light = _phrase(LIGHTING, job.lighting, catalogue.find_lighting)
     user = " ".join(job.prompt.split())
     negative = _join(job.negative_prompt, NEGATIVE)
     if kind == "staging":
-        option = catalogue.find_style(job.style) if job.style else None
-        style_word = f"{(option.name if option else job.style or '').lower()} ".lstrip()
+        option = catalogue.find_style(job.architectural_style) if job.architectural_style else None
+        style_word = (
+            f"{(option.name if option else job.architectural_style or '').lower()} ".lstrip()
+        )
         staged = STAGING.format(style=style_word)
         return Prompts(_join(user, staged, light, QUALITY), negative)
     if kind == "enhance":

@@ -1,14 +1,14 @@
-"""Frames to MP4 and back, as the preview engine encodes its films: H.264, yuv420p, CRF 23.
+"""Frames to MP4 and back: H.264, yuv420p, CRF 23, the codec and quality of every engine's films.
 
-tds.engines.preview.video encodes a camera move it makes from one still (`encode(still, …)`),
-so it cannot take generated frames; this module encodes a sequence with the same codec and
-settings. It imports no torch: the remote engine decodes and re-encodes hosted videos here.
+The diffusion engine encodes the frames its video model generates; the remote engine decodes a
+hosted model's video and re-encodes it at the job's size. No torch here. (The preview engine
+warps one still in YUV and encodes those planes itself, tuned for that: tds.engines.preview.video.)
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from fractions import Fraction
 
 import av
@@ -86,7 +86,3 @@ def decode_frames(data: bytes, limit: int = 2000) -> tuple[list[np.ndarray], int
     if not frames:
         raise EngineError("the video has no frames")
     return frames, max(1, round(float(rate)))
-
-
-def poster(frames: Sequence[np.ndarray], size: tuple[int, int]) -> Image.Image:
-    return Image.fromarray(fit(frames[0], size), "RGB")
