@@ -1,7 +1,7 @@
 """Throughput and latency of the in-process workers against Celery workers, in one run.
 
 Every configuration serves the same API (`tds serve`, one process) on the same PostgreSQL and a
-fixed-cost engine (tests.fakes:SleepEngine, 200 ms a render), so the differences are the
+fixed-cost engine (tests.support.engines:SleepEngine, 200 ms a render), so the differences are the
 dispatch path's own:
 
   1. renders/s and p50/p99 latency of blocking POST /api/v1/renders from 8 concurrent clients,
@@ -45,7 +45,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import free_port  # noqa: E402
+from tests.support.servers import free_port  # noqa: E402
 
 POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -87,7 +87,7 @@ class Deployment:
         self.env = os.environ | {
             "TDS_DATA_DIR": str(folder),
             "TDS_DATABASE_URL": database_url,
-            "TDS_ENGINE": "tests.fakes:SleepEngine",
+            "TDS_ENGINE": "tests.support.engines:SleepEngine",
             "TDS_TEST_ENGINE_SECONDS": str(engine_seconds),
             "TDS_RATE_LIMIT": "1000000/minute",
             "TDS_LOG_LEVEL": "warning",

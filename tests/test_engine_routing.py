@@ -6,8 +6,8 @@ import pytest
 
 from tds.engines.base import Engine
 from tds.engines.routing import EngineRouter
-from tests.conftest import LiveServer
-from tests.fakes import ResizeEngine
+from tests.support.engines import ResizeEngine
+from tests.support.servers import LiveServer
 
 
 class OnlyVideo(ResizeEngine):

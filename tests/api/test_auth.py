@@ -14,8 +14,9 @@ from tds.keys.service import Principal
 from tds.kit import redaction
 from tds.kit.db import Base
 from tds.models import ApiKey
-from tests.conftest import LiveServer, assert_error
 from tests.support.db import reading, writing
+from tests.support.http import assert_error
+from tests.support.servers import LiveServer
 
 ENDPOINTS = [
     ("GET", "/api/v1/me"),

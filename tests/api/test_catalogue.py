@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from tds import catalogue
-from tests.conftest import LiveServer
+from tests.support.servers import LiveServer
 
 
 def test_me_returns_account_plan_and_balance(server: LiveServer) -> None:

@@ -7,7 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from tests.conftest import LiveServer, assert_error, fixture_bytes
+from tests.support.http import assert_error
+from tests.support.images import fixture_bytes
+from tests.support.servers import LiveServer
 
 
 def test_twenty_parallel_2k_renders_on_100_credits(server: LiveServer) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from tds.dispatch.distributed import CeleryDispatcher
 from tds.dispatch.local import LocalDispatcher
-from tests.conftest import TEST_DISPATCH, LiveServer
+from tests.support.servers import LiveServer
+from tests.support.workers import TEST_DISPATCH
 
 
 def test_the_shared_server_runs_renders_where_the_suite_says(server: LiveServer) -> None:

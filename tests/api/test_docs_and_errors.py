@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import LiveServer, assert_error
-from tests.fakes import BrokenEngine
+from tests.support.engines import BrokenEngine
+from tests.support.http import assert_error
+from tests.support.servers import LiveServer
 
 
 def _resolve(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:

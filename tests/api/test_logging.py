@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import interrupt, start_tds_serve
+from tests.support.servers import interrupt, start_tds_serve
 
 
 def _serve_and_log(data_dir: Path) -> tuple[str, str]:

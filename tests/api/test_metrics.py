@@ -12,9 +12,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tds.api.metrics import ENGINE_BUCKETS, DatabaseCollector
 from tds.kit.db import Database
-from tests.conftest import LiveServer, assert_error, png_bytes, poll
-from tests.databases import BACKENDS, database_url
-from tests.fakes import FailingEngine, GateEngine
+from tests.support.databases import BACKENDS, database_url
+from tests.support.engines import FailingEngine, GateEngine
+from tests.support.http import assert_error, poll
+from tests.support.images import png_bytes
+from tests.support.servers import LiveServer
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 

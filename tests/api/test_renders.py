@@ -12,17 +12,12 @@ import httpx
 import pytest
 
 from tds.models import Render
-from tests.conftest import (
-    Account,
-    LiveServer,
-    assert_error,
-    fixture_bytes,
-    open_image,
-    png_bytes,
-    poll,
-)
-from tests.fakes import CrashingEngine, FailingEngine, GateEngine, ResizeEngine
+from tests.support.accounts import Account
 from tests.support.db import reading
+from tests.support.engines import CrashingEngine, FailingEngine, GateEngine, ResizeEngine
+from tests.support.http import assert_error, poll
+from tests.support.images import fixture_bytes, open_image, png_bytes
+from tests.support.servers import LiveServer
 
 SEED_BODY = {
     "image_url": "https://example.com/my-viewport.png",

@@ -14,8 +14,10 @@ import pytest
 
 from tds.kit import request_id
 from tds.kit.logs import JsonFormatter, RequestIdFilter
-from tests.conftest import LiveServer, assert_error, png_bytes
-from tests.fakes import BrokenEngine, FailingEngine
+from tests.support.engines import BrokenEngine, FailingEngine
+from tests.support.http import assert_error
+from tests.support.images import png_bytes
+from tests.support.servers import LiveServer
 
 GENERATED = re.compile(r"req_[0-9a-f]{24}")
 

@@ -10,9 +10,12 @@ from typing import Any
 
 from tds.models import Render
 from tds.renders.lifecycle import MAX_ATTEMPTS
-from tests.conftest import Account, LiveServer, png_bytes, poll
-from tests.fakes import GateEngine, ResizeEngine
+from tests.support.accounts import Account
 from tests.support.db import writing
+from tests.support.engines import GateEngine, ResizeEngine
+from tests.support.http import poll
+from tests.support.images import png_bytes
+from tests.support.servers import LiveServer
 
 MakeServer = Callable[..., LiveServer]
 BODY = {"image_base64": base64.b64encode(png_bytes()).decode(), "resolution": "1k"}

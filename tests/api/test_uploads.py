@@ -7,8 +7,10 @@ import pytest
 from PIL import Image
 
 from tds.models import Upload
-from tests.conftest import LiveServer, assert_error, fixture_bytes, open_image, png_bytes
 from tests.support.db import reading
+from tests.support.http import assert_error
+from tests.support.images import fixture_bytes, open_image, png_bytes
+from tests.support.servers import LiveServer
 
 
 def _stored_files(server: LiveServer) -> set[str]:

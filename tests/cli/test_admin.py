@@ -11,9 +11,9 @@ import httpx
 import sqlalchemy
 
 from tds.keys import tokens
-from tests.conftest import LiveServer, make_settings
-from tests.databases import database_url
+from tests.support.databases import database_url
 from tests.support.db import reading
+from tests.support.servers import LiveServer, make_settings
 
 
 def tds(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:

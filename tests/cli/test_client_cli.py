@@ -21,9 +21,10 @@ from tds.cli.main import app
 from tds.client import Client
 from tds.models import Render as RenderRow
 from tests.client.helpers import PeakEngine, closed_port, make_images
-from tests.conftest import Account, LiveServer
-from tests.fakes import GateEngine, ResizeEngine
+from tests.support.accounts import Account
 from tests.support.db import reading
+from tests.support.engines import GateEngine, ResizeEngine
+from tests.support.servers import LiveServer
 
 MakeServer = Callable[..., LiveServer]
 runner = CliRunner()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import interrupt, start_tds_serve
+from tests.support.servers import interrupt, start_tds_serve
 
 
 def _serve_once(data_dir: Path) -> str:

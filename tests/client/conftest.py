@@ -5,8 +5,8 @@ from collections.abc import Callable
 import pytest
 
 from tds.client import Client
-from tests.conftest import LiveServer
-from tests.fakes import ResizeEngine
+from tests.support.engines import ResizeEngine
+from tests.support.servers import LiveServer
 
 MakeServer = Callable[..., LiveServer]
 

@@ -14,8 +14,8 @@ from typing import Any
 from PIL import Image
 
 from tds.engines.base import Job, Output, Progress
-from tests.conftest import FIXTURES
-from tests.fakes import ResizeEngine
+from tests.support.engines import ResizeEngine
+from tests.support.images import FIXTURES
 
 FIXTURE_NAMES = ("house.png", "building.png", "room.png", "house_line.png")
 

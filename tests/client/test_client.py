@@ -49,9 +49,11 @@ from tests.client.helpers import (
     closed_port,
     error,
 )
-from tests.conftest import FIXTURES, Account, LiveServer, png_bytes
-from tests.fakes import FailingEngine, GateEngine, ResizeEngine
+from tests.support.accounts import Account
 from tests.support.db import reading
+from tests.support.engines import FailingEngine, GateEngine, ResizeEngine
+from tests.support.images import FIXTURES, png_bytes
+from tests.support.servers import LiveServer
 
 CLIENT_DIR = Path(tds.client.__file__).parent
 Connect = Callable[..., Client]

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 from tests.client.helpers import make_images
-from tests.conftest import FIXTURES, LiveServer
+from tests.support.images import FIXTURES
+from tests.support.servers import LiveServer
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 

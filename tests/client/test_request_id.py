@@ -9,7 +9,7 @@ import pytest
 from tds.client import Client, InvalidApiKey, NotFound
 from tds.client._errors import from_response
 from tests.client.helpers import error
-from tests.conftest import LiveServer
+from tests.support.servers import LiveServer
 
 
 def test_errors_from_a_real_server_carry_its_request_id(live: LiveServer) -> None:

@@ -17,7 +17,7 @@ from tds.credits import ledger
 from tds.exceptions import InsufficientCredits
 from tds.kit import migrate
 from tds.kit.db import Database, utcnow
-from tests.databases import BACKENDS, database_url
+from tests.support.databases import BACKENDS, database_url
 from tests.support.db import reading, writing
 
 

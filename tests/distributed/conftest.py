@@ -19,13 +19,13 @@ import pytest
 from tds.credits import ledger
 from tds.kit.db import Database
 from tds.models import Render
-from tests.conftest import LiveServer
-from tests.databases import database_url
-from tests.fakes import SleepEngine
+from tests.support.databases import database_url
 from tests.support.db import reading
-from tests.workers import REDIS_URL, Worker, forget_prefix, start_worker
+from tests.support.engines import SleepEngine
+from tests.support.servers import LiveServer
+from tests.support.workers import REDIS_URL, Worker, forget_prefix, start_worker
 
-ENGINE = "tests.fakes:SleepEngine"
+ENGINE = "tests.support.engines:SleepEngine"
 
 
 @dataclass

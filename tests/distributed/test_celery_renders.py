@@ -17,9 +17,11 @@ import httpx
 
 from tds.config import Settings
 from tds.dispatch.queues import all_queues, queue_for
-from tests.conftest import LiveServer, assert_error, png_bytes, poll
 from tests.distributed.conftest import Cluster
-from tests.workers import REDIS_URL
+from tests.support.http import assert_error, poll
+from tests.support.images import png_bytes
+from tests.support.servers import LiveServer
+from tests.support.workers import REDIS_URL
 
 IMAGE = base64.b64encode(png_bytes()).decode()
 BODY = {"image_base64": IMAGE, "resolution": "1k"}

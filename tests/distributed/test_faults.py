@@ -17,11 +17,12 @@ import httpx
 from sqlalchemy import select
 
 from tds.models import LedgerEntry
-from tests.conftest import LiveServer, assert_error, free_port, poll, start_tds_serve
 from tests.distributed.conftest import Cluster
 from tests.distributed.test_celery_renders import ASYNC, BODY
 from tests.support.db import reading
-from tests.workers import Worker
+from tests.support.http import assert_error, poll
+from tests.support.servers import LiveServer, free_port, start_tds_serve
+from tests.support.workers import Worker
 
 
 def _entries(cluster: Cluster, render_id: str) -> list[str]:

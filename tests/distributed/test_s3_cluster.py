@@ -8,11 +8,12 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import LiveServer, open_image
 from tests.distributed.conftest import Cluster
 from tests.distributed.test_celery_renders import BODY
-from tests.fakes import SleepEngine
 from tests.storage.conftest import REGION, S3Server, bucket, s3  # noqa: F401 (fixtures)
+from tests.support.engines import SleepEngine
+from tests.support.images import open_image
+from tests.support.servers import LiveServer
 
 
 def test_api_and_worker_share_nothing_but_database_broker_and_bucket(

@@ -11,9 +11,10 @@ import redis
 
 from tds.exceptions import RateLimited
 from tds.kit.rate_limit import SharedRateLimiter
-from tests.conftest import LiveServer, assert_error, free_port
 from tests.distributed.conftest import Cluster
-from tests.workers import REDIS_URL, forget_prefix
+from tests.support.http import assert_error
+from tests.support.servers import LiveServer, free_port
+from tests.support.workers import REDIS_URL, forget_prefix
 
 
 def test_two_api_processes_count_against_one_limit(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from tests.conftest import LiveServer
+from tests.support.servers import LiveServer
 
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 CHROMIUM_FLAGS = [

@@ -7,8 +7,9 @@ import itertools
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.conftest import FIXTURES, LiveServer
 from tests.e2e.conftest import screenshot, sign_up
+from tests.support.images import FIXTURES
+from tests.support.servers import LiveServer
 
 _emails = (f"architect{n}@example.com" for n in itertools.count())
 

@@ -10,8 +10,10 @@ import pytest
 
 from tds.engines.base import Job, Output, Progress
 from tds.renders import lifecycle
-from tests.conftest import LiveServer, png_bytes, poll
-from tests.fakes import ResizeEngine
+from tests.support.engines import ResizeEngine
+from tests.support.http import poll
+from tests.support.images import png_bytes
+from tests.support.servers import LiveServer
 
 BODY = {"image_base64": base64.b64encode(png_bytes()).decode(), "resolution": "1k"}
 

@@ -9,8 +9,10 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from tests.conftest import LiveServer, png_bytes, poll
-from tests.fakes import GateEngine
+from tests.support.engines import GateEngine
+from tests.support.http import poll
+from tests.support.images import png_bytes
+from tests.support.servers import LiveServer
 
 
 def test_client_disconnect_mid_wait_charges_once(make_server: Callable[..., LiveServer]) -> None:

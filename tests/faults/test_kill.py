@@ -20,8 +20,10 @@ import pytest
 from tds.credits import ledger
 from tds.kit.db import Database
 from tds.models import Account
-from tests.conftest import FIXTURES, poll, start_tds_serve
 from tests.support.db import reading
+from tests.support.http import poll
+from tests.support.images import FIXTURES
+from tests.support.servers import start_tds_serve
 
 
 class ServerProcess:

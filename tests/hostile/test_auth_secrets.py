@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import event
 
 from tds.keys import tokens
-from tests.conftest import LiveServer, assert_error
+from tests.support.http import assert_error
+from tests.support.servers import LiveServer
 
 
 def test_bad_checksum_is_refused_without_a_database_query(server: LiveServer) -> None:

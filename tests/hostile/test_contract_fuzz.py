@@ -20,9 +20,10 @@ from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tds.fetch.fetcher import ImageFetcher
-from tests.conftest import Account, LiveServer, make_settings
-from tests.fakes import ResizeEngine
 from tests.fetch.conftest import FakeResolver
+from tests.support.accounts import Account
+from tests.support.engines import ResizeEngine
+from tests.support.servers import LiveServer, make_settings
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import LiveServer
+from tests.support.servers import LiveServer
 
 
 def test_pages_get_a_strict_csp_and_cannot_be_framed(server: LiveServer) -> None:

@@ -12,10 +12,11 @@ import pytest
 from PIL import Image
 
 from tds.models import Render, Upload
-from tests.conftest import LiveServer, make_settings, open_image
-from tests.fakes import ResizeEngine
 from tests.images.test_intake import _gif, _tiff, encode, gradient, handmade_png
 from tests.support.db import reading
+from tests.support.engines import ResizeEngine
+from tests.support.images import open_image
+from tests.support.servers import LiveServer, make_settings
 
 
 def _apng() -> bytes:

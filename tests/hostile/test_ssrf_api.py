@@ -10,10 +10,10 @@ import pytest
 
 from tds.fetch.fetcher import ImageFetcher
 from tds.models import Render
-from tests.conftest import LiveServer, make_settings
-from tests.fakes import ResizeEngine
 from tests.fetch.conftest import FakeResolver
 from tests.support.db import reading
+from tests.support.engines import ResizeEngine
+from tests.support.servers import LiveServer, make_settings
 
 # Names as production DNS would answer them; the guard forbids real lookups.
 RESOLVER_TABLE: dict[str, list[str]] = {

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from tds import exceptions
-from tests.conftest import Account, LiveServer
+from tests.support.accounts import Account
+from tests.support.servers import LiveServer
 
 from .tools import CONTRACT
 

@@ -11,7 +11,7 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from tests.conftest import LiveServer
+from tests.support.servers import LiveServer
 
 from .tools import PLUGINS, defined_tests, live_env, require_tools, run
 

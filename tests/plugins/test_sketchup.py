@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import LiveServer
+from tests.support.servers import LiveServer
 
 from .tools import PLUGINS, defined_tests, live_env, minitest_counts, require_tools, run
 

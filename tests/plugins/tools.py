@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, Account, LiveServer
+from tests.support.accounts import Account
+from tests.support.images import FIXTURES
+from tests.support.servers import LiveServer
 
 ROOT = Path(__file__).resolve().parents[2]
 PLUGINS = ROOT / "plugins"

@@ -33,7 +33,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from tests.conftest import free_port
+from tests.support.servers import free_port
 
 REGION = "eu-west-1"
 ACCESS_KEY = "tds-test-key"

@@ -13,8 +13,10 @@ import pytest
 from tds.server import lifespan
 from tds.storage import StorageUnavailable
 from tds.storage.s3 import S3Storage
-from tests.conftest import LiveServer, assert_error, fixture_bytes, make_settings, open_image
 from tests.storage.conftest import REGION, S3Server
+from tests.support.http import assert_error
+from tests.support.images import fixture_bytes, open_image
+from tests.support.servers import LiveServer, make_settings
 
 MakeServer = Callable[..., LiveServer]
 

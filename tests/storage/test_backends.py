@@ -14,8 +14,8 @@ from tds.config import MAX_PRESIGN_SECONDS, Settings
 from tds.storage import LocalStorage, Storage, StorageUnavailable, open_storage
 from tds.storage.base import CACHE_CONTROL, new_key, staged
 from tds.storage.s3 import S3Storage
-from tests.conftest import free_port
 from tests.storage.conftest import REGION, S3Server
+from tests.support.servers import free_port
 
 INVALID_KEYS = [
     "../tds.db",

@@ -1,2 +1,4 @@
-"""Helpers the tests share: servers, accounts, images, database sessions. Fixtures that use
-them are registered in tests/conftest.py."""
+"""Helpers the tests share; the fixtures that use them are registered in tests/conftest.py.
+
+servers (LiveServer, `tds serve` processes), accounts, images, http (error shape, polling),
+engines (fakes that fail, block or do no work), db (sessions), databases, workers (Celery)."""

@@ -11,8 +11,9 @@ from argon2 import PasswordHasher
 
 from tds.accounts import passwords
 from tds.models import Account, ApiKey, WebSession
-from tests.conftest import LiveServer, assert_error
 from tests.support.db import reading, writing
+from tests.support.http import assert_error
+from tests.support.servers import LiveServer
 
 PASSWORD = "a long enough password"
 

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import redis
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("TDS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# How the shared `server` runs renders: "local" (in-process workers) or "celery" (a real
+# `tds worker` process on Redis). With "celery", tests that bring their own in-process engine
+# (make_server) are deselected: a worker process cannot see it.
+TEST_DISPATCH = os.environ.get("TDS_TEST_DISPATCH", "local")
 
 
 @dataclass
@@ -40,7 +47,7 @@ class Worker:
 
 def start_worker(env: dict[str, str], log: Path, *args: str) -> Worker:
     """`tds worker` as a process group of its own (so a test can kill it whole), once it is
-    ready to take jobs. `env` holds its TDS_* settings; tests.fakes engines are importable."""
+    ready to take jobs. `env` holds its TDS_* settings; tests.support.engines are importable."""
     with log.open("wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-m", "tds", "worker", *args],
@@ -69,3 +76,19 @@ def forget_prefix(prefix: str) -> None:
             client.delete(key)
     finally:
         client.close()
+
+
+def celery_workers(stack: ExitStack, folder: Path, database: dict[str, Any]) -> dict[str, Any]:
+    """Settings that send a server's renders to a real `tds worker` (preview engine, two
+    processes) sharing its data dir and database; stopped when `stack` closes."""
+    prefix = f"tds-test-{secrets.token_hex(4)}:"
+    env = {
+        "TDS_DATA_DIR": str(folder),
+        "TDS_BROKER_URL": REDIS_URL,
+        "TDS_BROKER_PREFIX": prefix,
+        **({"TDS_DATABASE_URL": database["database_url"]} if database else {}),
+    }
+    stack.callback(forget_prefix, prefix)
+    worker = start_worker(env, folder / "worker.log", "--concurrency", "2")
+    stack.callback(worker.stop)
+    return {"broker_url": REDIS_URL, "broker_prefix": prefix}

@@ -74,10 +74,10 @@ class GateEngine(ResizeEngine):
 
 class SleepEngine(ResizeEngine):
     """A fixed cost per render, for Celery workers started as real processes by the tests and the
-    benchmark: `TDS_ENGINE=tests.fakes:SleepEngine`. It reports progress every 20 ms (so cancels
-    land) and, when TDS_TEST_ENGINE_PIDFILE is set, writes its process id there as it starts,
-    so a test can kill the very process that renders; TDS_TEST_ENGINE_FAILS=1 makes it fail;
-    TDS_TEST_ENGINE_SETUPS names a folder where each setup() call is recorded per process."""
+    benchmark: `TDS_ENGINE=tests.support.engines:SleepEngine`. It reports progress every 20 ms
+    (so cancels land) and, when TDS_TEST_ENGINE_PIDFILE is set, writes its process id there as it
+    starts, so a test can kill the very process that renders; TDS_TEST_ENGINE_FAILS=1 makes it
+    fail; TDS_TEST_ENGINE_SETUPS names a folder where each setup() call is recorded per process."""
 
     name = "sleep"
 

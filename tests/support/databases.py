@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy
 
@@ -15,6 +16,9 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "TDS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 BACKENDS = ["sqlite", "postgresql"]
+# The database behind the `server` and `make_server` servers: `make test` runs the suites that
+# use them once on SQLite and once more with TDS_TEST_DATABASE=postgresql.
+TEST_DATABASE = os.environ.get("TDS_TEST_DATABASE", "sqlite")
 
 
 @contextmanager
@@ -33,3 +37,10 @@ def database_url(backend: str, folder: Path) -> Iterator[str]:
             connection.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
     finally:
         admin.dispose()
+
+
+def database_settings(stack: ExitStack, folder: Path) -> dict[str, Any]:
+    """Settings for a fresh database of TEST_DATABASE's kind, dropped when `stack` closes."""
+    if TEST_DATABASE == "sqlite":
+        return {}  # the data dir's own SQLite file
+    return {"database_url": stack.enter_context(database_url(TEST_DATABASE, folder))}
