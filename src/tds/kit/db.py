@@ -130,11 +130,15 @@ class Database:
     ) -> T:
         """`function(session, …)` on a read session; nothing it does is committed."""
         if self.inline_reads:
-            # Each thread keeps its own open (autocommit) connection: checking one out of the
-            # pool and back costs more than the keyed read itself. The driver runs without
-            # transactions (isolation_level None), so no snapshot is held between reads.
-            with Session(self._kept_connection(), expire_on_commit=False) as session:
+            session = self._kept_session()
+            try:
                 return function(session, *args, **kwargs)
+            except BaseException:
+                session.rollback()  # a failed statement leaves the transaction unusable
+                raise
+            finally:
+                # What it loaded stays usable, detached; nothing is held for the next read.
+                session.expunge_all()
         with self._read() as session, session.begin():
             return function(session, *args, **kwargs)
 
@@ -163,12 +167,17 @@ class Database:
         thread costs more than the read (GIL hand-offs between dozens of threads)."""
         return self.read_engine.dialect.name == "sqlite"
 
-    def _kept_connection(self) -> Connection:
-        kept: Connection | None = getattr(self._local, "connection", None)
+    def _kept_session(self) -> Session:
+        """This thread's read session on its own open (autocommit) connection: opening a
+        session and checking a connection out of the pool and back costs more than a keyed
+        read. The driver runs without transactions (isolation_level None), so the session's
+        open transaction holds no snapshot between reads."""
+        kept: Session | None = getattr(self._local, "session", None)
         if kept is None:
-            kept = self._local.connection = self.read_engine.connect()
+            connection = self.read_engine.connect()
+            kept = self._local.session = Session(connection, expire_on_commit=False)
             with self._kept_lock:
-                self._kept.append(kept)
+                self._kept.append(connection)
         return kept
 
     def dispose(self) -> None:

