@@ -12,6 +12,7 @@ from tds.accounts import passwords
 from tds.catalogue import DEFAULT_PLAN, PLANS
 from tds.credits import ledger
 from tds.exceptions import InvalidRequest, NotFound
+from tds.kit.db import HotRead
 from tds.kit.ids import new_id
 from tds.models import Account
 
@@ -105,16 +106,21 @@ def balance(session: Session, account_id: str) -> int:
     return session.get_one(Account, account_id).credits
 
 
-_SUMMARY = select(
-    Account.id,
-    Account.email,
-    Account.plan,
-    Account.credits,
-    Account.credits_held,
-    Account.created_at,
-).where(Account.id == bindparam("account_id"))
+_SUMMARY = HotRead(
+    select(
+        Account.id,
+        Account.email,
+        Account.plan,
+        Account.credits,
+        Account.credits_held,
+        Account.created_at,
+    ).where(Account.id == bindparam("account_id"))
+)
 
 
 def summary(session: Session, account_id: str) -> Any:
-    """What /me shows, in one Core query (the hot path: no ORM object is built)."""
-    return session.connection().execute(_SUMMARY, {"account_id": account_id}).one()
+    """What /me shows: one keyed read, on the hot path (no ORM object is built)."""
+    row = _SUMMARY.first(session, account_id=account_id)
+    if row is None:
+        raise NotFound(f"No account with the id {account_id}.")
+    return row

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 # The dashboard serves its own scripts and styles only; images come from this server (and blob:
 # previews of a file the user picked). No page may be framed.
 DASHBOARD_CSP = (
@@ -15,33 +13,20 @@ COMMON = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"strict-origin-when-cross-origin"),
 ]
+_CSP = DASHBOARD_CSP.encode()
 # FastAPI's interactive docs load Swagger UI and ReDoc from a CDN: no CSP there.
 _NO_CSP = ("/docs", "/redoc")
 
 
-class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path: str = scope["path"]
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers += [(name, value) for name, value in COMMON if name not in present]
-                is_html = any(
-                    name.lower() == b"content-type" and value.startswith(b"text/html")
-                    for name, value in headers
-                )
-                if is_html and not path.startswith(_NO_CSP):
-                    headers.append((b"content-security-policy", DASHBOARD_CSP.encode()))
-                    headers.append((b"x-frame-options", b"DENY"))
-                message["headers"] = headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+def add_security_headers(path: str, headers: list[tuple[bytes, bytes]]) -> None:
+    """Add the common security headers an answer lacks, and on dashboard pages (HTML) the
+    Content-Security-Policy and the ban on framing."""
+    present = {name.lower() for name, _ in headers}
+    headers += [(name, value) for name, value in COMMON if name not in present]
+    is_html = any(
+        name.lower() == b"content-type" and value.startswith(b"text/html")
+        for name, value in headers
+    )
+    if is_html and not path.startswith(_NO_CSP):
+        headers.append((b"content-security-policy", _CSP))
+        headers.append((b"x-frame-options", b"DENY"))

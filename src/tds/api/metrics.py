@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -45,7 +44,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import ColumnElement, case, extract, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from tds.engines.base import KINDS
 from tds.kit.db import Database, utcnow
@@ -249,8 +248,12 @@ class Metrics:
             registry=self.registry,
         )
 
-    def middleware(self, app: ASGIApp) -> ASGIApp:
-        return HttpMetrics(app, self)
+    def observe(self, scope: Scope, root: str, status: str, seconds: float) -> None:
+        """Count one answer by method, route template (never the raw path) and status."""
+        method = scope["method"] if scope["method"] in _METHODS else "other"
+        route = _route_label(scope, root)
+        self.requests.labels(method, route, status).inc()
+        self.duration.labels(method, route).observe(seconds)
 
     def exposition(self, accept: str) -> tuple[bytes, str]:
         """The exposition in the format `accept` asks for (Prometheus text by default)."""
@@ -290,40 +293,10 @@ def _route_label(scope: Scope, root: str) -> str:
     return template
 
 
-class HttpMetrics:
-    """Pure ASGI: counts each answer and its duration by route template, never raw path."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        root = scope.get("root_path", "")
-        status = "none"  # the client left before an answer started
-
-        async def send_observed(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = str(message["status"])
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_observed)
-        finally:
-            method = scope["method"] if scope["method"] in _METHODS else "other"
-            route = _route_label(scope, root)
-            self.metrics.requests.labels(method, route, status).inc()
-            self.metrics.duration.labels(method, route).observe(time.perf_counter() - started)
-
-
 def install(app: FastAPI) -> Metrics:
     """`GET /metrics` on `app` (outside /api/v1: no API key, no rate limit, not in OpenAPI).
 
-    Wrap the app's stack with `Metrics.middleware` to count requests.
+    `tds.api.edge` counts each request with `Metrics.observe`.
     """
 
     def database() -> Database | None:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections import namedtuple
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import anyio.to_thread
-from sqlalchemy import Connection, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import Connection, DateTime, Dialect, Engine, MetaData, Select, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -90,6 +91,49 @@ def make_engine(url: str, *, immediate: bool = True) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+class HotRead:
+    """A Core SELECT for the hottest reads (/me, a render being polled): compiled once per
+    dialect and run on the session's own driver connection, in its transaction, with the
+    columns' own result processors applied. SQLAlchemy's execution machinery costs several
+    times what SQLite takes to answer a keyed read; this keeps only the part that converts
+    values. Rows come back as named tuples with the statement's column keys."""
+
+    def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
+        self.statement = statement
+        columns = list(statement.selected_columns)
+        self._row = namedtuple("HotRow", [column.key for column in columns])  # type: ignore[misc]
+        self._types = [column.type for column in columns]
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, list[Any]]] = {}
+
+    def first(self, session: Session, **params: Any) -> Any:
+        """The first row for `params` (bind parameter names), or None."""
+        connection = session.connection()
+        dialect = connection.dialect
+        compiled = self._compiled.get(dialect.name) or self._compile(dialect)
+        sql, order, processors = compiled
+        arguments: Any = tuple(params[name] for name in order) if order is not None else params
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(sql, arguments)
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        if row is None:
+            return None
+        return self._row(
+            *(value if p is None else p(value) for p, value in zip(processors, row, strict=True))
+        )
+
+    def _compile(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None, list[Any]]:
+        compiled = self.statement.compile(dialect=dialect)
+        order = tuple(compiled.positiontup or ()) if compiled.positional else None
+        processors = [
+            kind.dialect_impl(dialect).result_processor(dialect, None) for kind in self._types
+        ]
+        self._compiled[dialect.name] = (compiled.string, order, processors)
+        return self._compiled[dialect.name]
 
 
 class Database:

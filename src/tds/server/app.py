@@ -12,7 +12,7 @@ from tds import __version__
 from tds.accounts.endpoints import router as accounts_router
 from tds.api import errors, metrics, openapi
 from tds.api.body_limit import BodyLimit
-from tds.api.headers import SecurityHeaders
+from tds.api.edge import Edge
 from tds.api.runtime import Runtime
 from tds.config import Settings
 from tds.engines.base import Engine
@@ -67,7 +67,6 @@ def create_app(
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.add_middleware(BodyLimit, max_body_size=max_body)
-    app.add_middleware(SecurityHeaders)
     if settings.cors_origins:  # bearer keys only, so no credentials cross origins
         app.add_middleware(
             CORSMiddleware,
@@ -91,10 +90,11 @@ def create_app(
         )
     errors.install(app)
     openapi.without_validation_422(app)
-    # Outside everything else, Starlette's 500 handler included: every answer has its id, and
-    # is counted with its final status.
+    # Outside everything else, Starlette's 500 handler included (which add_middleware cannot
+    # reach): every answer has its id and security headers, and is counted with its final status.
     observed = metrics.install(app)
-    request_id.wrap_outermost(app, request_id.RequestId, observed.middleware)
+    build = app.build_middleware_stack
+    app.build_middleware_stack = lambda: Edge(build(), observed)  # type: ignore[method-assign]
 
     # Included one level deep: every level of nested routers costs each request a match.
     for router in (accounts_router, styles_router, uploads_router, renders_router):
