@@ -38,11 +38,14 @@ class Claim:
     fingerprint: str
 
     @classmethod
-    def of(cls, header: str | None, method: str, path: str, payload: Any) -> Claim | None:
-        """The claim a request makes: None without the header, 400 for a malformed key."""
+    def of(
+        cls, header: str | None, method: str, path: str, payload: Callable[[], Any]
+    ) -> Claim | None:
+        """The claim a request makes: None without the header, 400 for a malformed key.
+        `payload()` is what the fingerprint covers, computed only when there is a key."""
         if header is None:
             return None
-        return cls(validate_key(header), fingerprint(method, path, payload))
+        return cls(validate_key(header), fingerprint(method, path, payload()))
 
 
 async def guard(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import logging
 import warnings
 from dataclasses import dataclass
@@ -291,9 +290,14 @@ class ImageCleaner:
         self._limiter = anyio.CapacityLimiter(concurrency)
 
     async def clean(self, data: bytes) -> CleanImage:
-        return await anyio.to_thread.run_sync(
-            functools.partial(
-                clean_image, data, max_bytes=self.max_bytes, max_pixels=self.max_pixels
-            ),
-            limiter=self._limiter,
-        )
+        return await anyio.to_thread.run_sync(self._clean, data, limiter=self._limiter)
+
+    async def clean_base64(self, text: str) -> CleanImage:
+        """`image_base64` decoded and cleaned, in one trip to a worker thread."""
+        return await anyio.to_thread.run_sync(self._clean_base64, text, limiter=self._limiter)
+
+    def _clean(self, data: bytes) -> CleanImage:
+        return clean_image(data, max_bytes=self.max_bytes, max_pixels=self.max_pixels)
+
+    def _clean_base64(self, text: str) -> CleanImage:
+        return self._clean(decode_base64(text, max_bytes=self.max_bytes))

@@ -19,7 +19,7 @@ from tds.fetch.fetcher import ImageFetcher
 from tds.files.urls import own_key
 from tds.idempotency import service as idempotency
 from tds.idempotency.service import Claim
-from tds.images.intake import CleanImage, ImageCleaner, decode_base64
+from tds.images.intake import CleanImage, ImageCleaner
 from tds.keys.service import Principal
 from tds.kit.db import Database
 from tds.kit.ids import new_id
@@ -119,24 +119,19 @@ class Submitter:
             )
             return None, parent
         if body.image_base64:
-            data = await anyio.to_thread.run_sync(
-                functools.partial(
-                    decode_base64, body.image_base64, max_bytes=settings.max_upload_bytes
-                )
-            )
+            return await self.images.clean_base64(body.image_base64), None
+        assert body.image_url is not None
+        bases = [base, *([settings.public_url] if settings.public_url else [])]
+        # Our own file (a /files/ URL, or the bucket's URL of one of our objects): read it from
+        # storage, never over the network.
+        key = own_key(body.image_url, bases) or self.storage.key_for_url(body.image_url)
+        if key is not None:
+            try:
+                data = await anyio.to_thread.run_sync(self.storage.get, key)
+            except FileNotFoundError:
+                raise ImageUrlUnfetchable() from None
         else:
-            assert body.image_url is not None
-            bases = [base, *([settings.public_url] if settings.public_url else [])]
-            # Our own file (a /files/ URL, or the bucket's URL of one of our objects): read it
-            # from storage, never over the network.
-            key = own_key(body.image_url, bases) or self.storage.key_for_url(body.image_url)
-            if key is not None:
-                try:
-                    data = await anyio.to_thread.run_sync(self.storage.get, key)
-                except FileNotFoundError:
-                    raise ImageUrlUnfetchable() from None
-            else:
-                data = await self.fetcher.fetch(body.image_url)
+            data = await self.fetcher.fetch(body.image_url)
         return await self.images.clean(data), None
 
     def _hold_and_insert(

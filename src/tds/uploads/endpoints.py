@@ -134,7 +134,9 @@ async def create_upload(
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> JSONResponse:
     data = await _read_image_bytes(request, rt)
-    claim = Claim.of(idempotency_key, "POST", "/api/v1/uploads", hashlib.sha256(data).hexdigest())
+    claim = Claim.of(
+        idempotency_key, "POST", "/api/v1/uploads", lambda: hashlib.sha256(data).hexdigest()
+    )
 
     async def store() -> dict[str, Any]:
         image = await rt.images.clean(data)
