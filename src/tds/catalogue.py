@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
-from tds.engines.base import KINDS, Kind
+Kind = Literal["render", "refine", "enhance", "staging", "video"]
+KINDS: tuple[Kind, ...] = ("render", "refine", "enhance", "staging", "video")
+Resolution = Literal["1k", "2k", "4k"]
 
 
 @dataclass(frozen=True)

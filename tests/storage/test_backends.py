@@ -224,7 +224,7 @@ def test_local_storage_has_no_urls_of_its_own(tmp_path: Path) -> None:
     storage = LocalStorage(tmp_path)
     key = new_key("uploads", "png")
     assert storage.url("http://h:1", key) == f"http://h:1/files/{key}"
-    assert storage.key_for_url(f"http://h:1/files/{key}") is None  # files.urls.own_key's job
+    assert storage.key_for_url(f"http://h:1/files/{key}") is None  # storage.urls.own_key's job
 
 
 def test_open_storage_follows_the_settings(tmp_path: Path, s3: S3Server, bucket: str) -> None:

@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tds.catalogue import Kind
 from tds.catalogue import Plan as PlanData
-from tds.engines.base import Kind
 
 
 class Plan(BaseModel):

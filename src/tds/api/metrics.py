@@ -46,7 +46,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from starlette.types import Scope
 
-from tds.engines.base import KINDS
+from tds.catalogue import KINDS
 from tds.kit.db import Database, utcnow
 from tds.models import Hold, Render, RenderStatus
 from tds.models.render import FINAL, IN_FLIGHT

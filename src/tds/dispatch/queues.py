@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import Celery
 
+from tds.catalogue import KINDS
 from tds.config import Settings
-from tds.engines.base import KINDS
 
 RENDER_TASK = "tds.render"
 # Default queue per engine; `video` renders get their own queue whatever their engine, since

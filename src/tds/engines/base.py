@@ -4,13 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
 from PIL import Image
 
-Kind = Literal["render", "refine", "enhance", "staging", "video"]
-KINDS: tuple[Kind, ...] = ("render", "refine", "enhance", "staging", "video")
-Resolution = Literal["1k", "2k", "4k"]
+# The kinds and resolutions are the catalogue's; engines name them from their contract.
+from tds.catalogue import KINDS, Kind, Resolution
+
+__all__ = [
+    "KINDS",
+    "Engine",
+    "EngineError",
+    "Job",
+    "JobCanceled",
+    "Kind",
+    "Output",
+    "Progress",
+    "RenderOptions",
+    "Resolution",
+]
 
 # progress(done, total): engines call it as work advances; it raises JobCanceled when the
 # render was canceled, so an engine stops at its next progress report.

@@ -4,8 +4,7 @@ resolutions. Checked before any credit is held."""
 from __future__ import annotations
 
 from tds import catalogue
-from tds.catalogue import PLANS
-from tds.engines.base import Kind
+from tds.catalogue import PLANS, Kind
 from tds.exceptions import KindUnavailable, PlanLimit
 from tds.keys.service import Principal
 from tds.renders.schemas import RenderCreate

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.config import JsonDict
 
 from tds import catalogue
-from tds.engines.base import Kind, RenderOptions, Resolution
+from tds.catalogue import Kind, Resolution
+from tds.engines.base import RenderOptions
 from tds.models.render import RenderStatus
 
 DEFAULTS = RenderOptions()

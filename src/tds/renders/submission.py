@@ -10,13 +10,12 @@ from datetime import timedelta
 import anyio.to_thread
 from sqlalchemy.orm import Session
 
-from tds.catalogue import PLANS
+from tds.catalogue import PLANS, Kind
 from tds.config import Settings
 from tds.dispatch.base import Dispatcher, QueueFull, QueueUnavailable
-from tds.engines.base import Kind, RenderOptions
+from tds.engines.base import RenderOptions
 from tds.exceptions import ImageUrlUnfetchable, ModelUnavailable
 from tds.fetch.fetcher import ImageFetcher
-from tds.files.urls import own_key
 from tds.idempotency import service as idempotency
 from tds.idempotency.service import Claim
 from tds.images.intake import CleanImage, ImageCleaner
@@ -26,6 +25,7 @@ from tds.kit.ids import new_id
 from tds.models import Render
 from tds.renders import lifecycle, policy, queries, schemas
 from tds.storage.base import Put, Storage, staged_write
+from tds.storage.urls import own_key
 
 
 def _queue_full() -> ModelUnavailable:

@@ -97,7 +97,7 @@ class Storage(Protocol):
 
     def key_for_url(self, url: str) -> str | None:
         """The key when `url` is one of this backend's own object URLs (beyond this server's
-        `/files/` URLs, which tds.files.urls.own_key recognises), else None."""
+        `/files/` URLs, which tds.storage.urls.own_key recognises), else None."""
         ...
 
     def close(self) -> None: ...

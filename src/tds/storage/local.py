@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tds.files.urls import file_url
 from tds.storage.base import is_valid_key
+from tds.storage.urls import file_url
 
 
 class LocalStorage:

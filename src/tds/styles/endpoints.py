@@ -9,7 +9,7 @@ from tds import catalogue
 from tds.accounts.schemas import Plan
 from tds.api.deps import ApiPrincipal, RuntimeDep
 from tds.api.openapi import errors
-from tds.engines.base import KINDS, Kind
+from tds.catalogue import KINDS, Kind
 
 router = APIRouter(tags=["catalogue"])
 

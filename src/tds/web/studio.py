@@ -18,7 +18,7 @@ from tds import catalogue
 from tds.accounts.schemas import Plan
 from tds.api.deps import BaseUrl, RuntimeDep
 from tds.api.runtime import Runtime
-from tds.engines.base import KINDS
+from tds.catalogue import KINDS
 from tds.exceptions import InvalidRequest
 from tds.renders.deps import SubmitterDep
 from tds.renders.schemas import RenderCreate
