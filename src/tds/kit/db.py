@@ -94,46 +94,44 @@ def make_engine(url: str, *, immediate: bool = True) -> Engine:
 
 
 class HotRead:
-    """A Core SELECT for the hottest reads (/me, a render being polled): compiled once per
-    dialect and run on the session's own driver connection, in its transaction, with the
-    columns' own result processors applied. SQLAlchemy's execution machinery costs several
-    times what SQLite takes to answer a keyed read; this keeps only the part that converts
-    values. Rows come back as named tuples with the statement's column keys."""
+    """A Core SELECT for the hottest reads (/me, a render being polled). On SQLite, where these
+    run on the event loop, it is compiled once and run on the session's own driver connection,
+    in its transaction, with the columns' result processors applied: SQLAlchemy's execution
+    machinery costs several times what SQLite takes to answer a keyed read. Elsewhere (reads
+    already pay a thread hop, and some drivers' processors need the cursor's type codes) it is
+    an ordinary execute. Rows have the statement's column keys as attributes either way."""
 
     def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         self.statement = statement
         columns = list(statement.selected_columns)
         self._row = namedtuple("HotRow", [column.key for column in columns])  # type: ignore[misc]
         self._types = [column.type for column in columns]
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, list[Any]]] = {}
+        self._sqlite: tuple[str, tuple[str, ...], list[Any]] | None = None
 
     def first(self, session: Session, **params: Any) -> Any:
         """The first row for `params` (bind parameter names), or None."""
         connection = session.connection()
-        dialect = connection.dialect
-        compiled = self._compiled.get(dialect.name) or self._compile(dialect)
-        sql, order, processors = compiled
-        arguments: Any = tuple(params[name] for name in order) if order is not None else params
+        if connection.dialect.name != "sqlite":
+            return connection.execute(self.statement, params).first()
+        sql, order, processors = self._sqlite or self._compile(connection.dialect)
         cursor = connection.connection.cursor()
         try:
-            cursor.execute(sql, arguments)
+            cursor.execute(sql, tuple(params[name] for name in order))
             row = cursor.fetchone()
         finally:
             cursor.close()
         if row is None:
             return None
-        return self._row(
-            *(value if p is None else p(value) for p, value in zip(processors, row, strict=True))
-        )
+        values = zip(processors, row, strict=True)
+        return self._row(*(value if p is None else p(value) for p, value in values))
 
-    def _compile(self, dialect: Dialect) -> tuple[str, tuple[str, ...] | None, list[Any]]:
+    def _compile(self, dialect: Dialect) -> tuple[str, tuple[str, ...], list[Any]]:
         compiled = self.statement.compile(dialect=dialect)
-        order = tuple(compiled.positiontup or ()) if compiled.positional else None
         processors = [
             kind.dialect_impl(dialect).result_processor(dialect, None) for kind in self._types
         ]
-        self._compiled[dialect.name] = (compiled.string, order, processors)
-        return self._compiled[dialect.name]
+        self._sqlite = (compiled.string, tuple(compiled.positiontup or ()), processors)
+        return self._sqlite
 
 
 class Database:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Row, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from tds.exceptions import InvalidRequest, NotFound
+from tds.kit.db import HotRead
 from tds.models import Account, Render, RenderStatus
 
 
@@ -18,21 +19,17 @@ def get_owned(session: Session, account_id: str, render_id: str) -> Render:
     return render
 
 
-_WITH_BALANCE = (
+_WITH_BALANCE = HotRead(
     select(Render.__table__, Account.credits.label("account_credits"))
     .join(Account, Account.id == Render.account_id)
     .where(Render.id == bindparam("p_id"), Render.account_id == bindparam("p_account"))
 )
 
 
-def get_with_balance(session: Session, account_id: str, render_id: str) -> Row[Any]:
+def get_with_balance(session: Session, account_id: str, render_id: str) -> Any:
     """One of the account's renders as a row (attributes as on Render) plus `account_credits`:
-    what every answer about a render shows, in one query."""
-    row = (
-        session.connection()
-        .execute(_WITH_BALANCE, {"p_id": render_id, "p_account": account_id})
-        .first()
-    )
+    what every answer about a render shows, in one query (clients poll it)."""
+    row = _WITH_BALANCE.first(session, p_id=render_id, p_account=account_id)
     if row is None:
         raise NotFound(f"No render with the id {render_id}.", param="render_id")
     return row
