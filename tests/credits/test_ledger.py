@@ -15,19 +15,15 @@ from sqlalchemy.exc import DBAPIError
 from tds.accounts import service as accounts
 from tds.credits import ledger
 from tds.exceptions import InsufficientCredits
-from tds.kit import migrate
 from tds.kit.db import Database, utcnow
-from tests.support.databases import BACKENDS, database_url
+from tests.support.databases import BACKENDS, migrated_database
 from tests.support.db import reading, writing
 
 
 @pytest.fixture(params=BACKENDS)
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with database_url(request.param, tmp_path) as url:
-        migrate.upgrade(url)
-        database = Database(url)
+    with migrated_database(request.param, tmp_path) as database:
         yield database
-        database.dispose()
 
 
 def new_account(db: Database, credits: int) -> str:

@@ -14,20 +14,16 @@ from sqlalchemy.orm import Session
 
 from tds.accounts import service as accounts
 from tds.exceptions import NotFound
-from tds.kit import migrate
 from tds.kit.db import Database, HotRead
 from tds.models import Account, Render
-from tests.support.databases import BACKENDS, database_url
+from tests.support.databases import BACKENDS, migrated_database
 from tests.support.renders import insert_render
 
 
 @pytest.fixture(params=BACKENDS)
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with database_url(request.param, tmp_path) as url:
-        migrate.upgrade(url)
-        database = Database(url)
+    with migrated_database(request.param, tmp_path) as database:
         yield database
-        database.dispose()
 
 
 def new_account(session: Session, email: str, credits: int) -> str:

@@ -12,6 +12,9 @@ from typing import Any
 
 import sqlalchemy
 
+from tds.kit import migrate
+from tds.kit.db import Database
+
 POSTGRES_ADMIN_URL = os.environ.get(
     "TDS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -44,3 +47,15 @@ def database_settings(stack: ExitStack, folder: Path) -> dict[str, Any]:
     if TEST_DATABASE == "sqlite":
         return {}  # the data dir's own SQLite file
     return {"database_url": stack.enter_context(database_url(TEST_DATABASE, folder))}
+
+
+@contextmanager
+def migrated_database(backend: str, folder: Path) -> Iterator[Database]:
+    """An empty, migrated database of `backend` behind tds's own Database, dropped afterwards."""
+    with database_url(backend, folder) as url:
+        migrate.upgrade(url)
+        database = Database(url)
+        try:
+            yield database
+        finally:
+            database.dispose()

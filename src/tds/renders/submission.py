@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -13,7 +14,6 @@ from sqlalchemy.orm import Session
 from tds.catalogue import PLANS, Kind
 from tds.config import Settings
 from tds.dispatch.base import Dispatcher, QueueFull, QueueUnavailable
-from tds.engines.base import RenderOptions
 from tds.exceptions import ImageUrlUnfetchable, ModelUnavailable
 from tds.fetch.fetcher import ImageFetcher
 from tds.idempotency import service as idempotency
@@ -77,21 +77,25 @@ class Submitter:
             raise _queue_full()
         image, parent = await self._source(principal, body, base)
         render_id = new_id("rnd")
-        options = body.options(seed=secrets.randbelow(2**31))
+        create = functools.partial(
+            lifecycle.create,
+            render_id=render_id,
+            principal=principal,
+            options=body.options(seed=secrets.randbelow(2**31)),
+            source=body.source,
+            image=image,
+            parent=parent,
+            hold_for=timedelta(seconds=self.settings.queue_timeout_seconds),
+        )
         await anyio.to_thread.run_sync(
-            functools.partial(
-                staged_write,
-                self.db,
-                self.storage,
-                self._hold_and_insert,
-                render_id,
-                principal,
-                options,
-                body.source,
-                image,
-                parent,
-                claim,
-            )
+            staged_write,
+            self.db,
+            self.storage,
+            self._claim_and_create,
+            claim,
+            principal.account_id,
+            render_id,
+            create,
         )
         max_in_flight = PLANS[principal.plan].max_in_flight
         try:
@@ -134,34 +138,18 @@ class Submitter:
             data = await self.fetcher.fetch(body.image_url)
         return await self.images.clean(data), None
 
-    def _hold_and_insert(
+    def _claim_and_create(
         self,
         session: Session,
         put: Put,
-        render_id: str,
-        principal: Principal,
-        options: RenderOptions,
-        source: str,
-        image: CleanImage | None,
-        parent: Render | None,
         claim: Claim | None,
+        account_id: str,
+        render_id: str,
+        create: Callable[[Session, Put], None],
     ) -> None:
+        """Take the claim, then hold and insert (`create`), in one unit of work."""
         if claim:  # first: a concurrent twin fails here, before holding credits
             idempotency.take(
-                session,
-                principal.account_id,
-                claim,
-                ttl=self.settings.idempotency_ttl,
-                render_id=render_id,
+                session, account_id, claim, ttl=self.settings.idempotency_ttl, render_id=render_id
             )
-        lifecycle.create(
-            session,
-            put,
-            render_id=render_id,
-            principal=principal,
-            options=options,
-            source=source,
-            image=image,
-            parent=parent,
-            hold_for=timedelta(seconds=self.settings.queue_timeout_seconds),
-        )
+        create(session, put)
