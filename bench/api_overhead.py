@@ -45,6 +45,7 @@ class ZeroEngine:
 
     name = "zero"
     description = "Benchmark engine: no work."
+    generative = False
     kinds = frozenset({"render", "refine", "enhance", "video"})
 
     def setup(self) -> None:

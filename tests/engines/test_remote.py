@@ -24,6 +24,7 @@ from PIL import Image
 
 from tds.engines import registry
 from tds.engines.base import EngineError, Job, JobCanceled, Kind
+from tds.engines.common import prompts
 from tds.engines.common.media import decode_frames, encode_frames
 from tds.engines.remote import inputs
 from tds.engines.remote.config import DEFAULT_MODELS, RemoteConfig
@@ -647,8 +648,8 @@ def test_template_placeholders() -> None:
     staging = Job(
         kind="staging", image=viewport(), width=64, height=48, architectural_style="japanese"
     )
-    assert "japanese" in inputs.instruction(staging)
-    assert "Keep the walls" in inputs.instruction(staging)
+    assert "japanese" in prompts.instruction(staging)
+    assert "Keep the walls" in prompts.instruction(staging)
     assert inputs.aspect_ratio(1920, 1080) == "16:9"
 
 

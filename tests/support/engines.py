@@ -20,6 +20,7 @@ class ResizeEngine:
 
     name = "resize"
     description = "Test engine: resizes the input."
+    generative = False
     kinds = ALL_BUT_STAGING
 
     def setup(self) -> None:

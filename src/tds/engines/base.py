@@ -13,8 +13,10 @@ from tds.catalogue import KINDS, Kind, Resolution
 
 __all__ = [
     "KINDS",
+    "ContentRefused",
     "Engine",
     "EngineError",
+    "EngineUnavailable",
     "Job",
     "JobCanceled",
     "Kind",
@@ -34,7 +36,25 @@ class JobCanceled(Exception):
 
 
 class EngineError(Exception):
-    """An engine could not produce an output; its message is shown to the user."""
+    """An engine could not produce an output; its message is shown to the user. The render
+    fails with `code` and is refunded."""
+
+    code = "model_failed"
+
+
+class EngineUnavailable(EngineError):
+    """The model cannot take work now: the provider rate-limits past the render's deadline, is
+    down, or refuses this server's key. Say nothing of the key in the message (operators see
+    the detail in the log)."""
+
+    code = "model_unavailable"
+
+
+class ContentRefused(EngineError):
+    """The provider's safety system refused the image or the prompt; the message is its
+    reason, as far as the provider gives one."""
+
+    code = "content_refused"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -75,6 +95,7 @@ class Engine(Protocol):
     name: str
     kinds: frozenset[Kind]  # the kinds this engine serves
     description: str  # shown in GET /api/v1/styles, honest about what it is
+    generative: bool  # whether a model makes new pixels (False: an image pipeline, no AI)
 
     def setup(self) -> None: ...
 

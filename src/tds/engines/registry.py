@@ -9,7 +9,11 @@ from tds.engines.base import Engine
 _ENGINES = {
     "preview": "tds.engines.preview.engine:PreviewEngine",
     "diffusion": "tds.engines.diffusion.engine:DiffusionEngine",
-    "remote": "tds.engines.remote.engine:RemoteEngine",
+    "replicate": "tds.engines.remote.engine:RemoteEngine",
+    "remote": "tds.engines.remote.engine:RemoteEngine",  # the replicate engine's first name
+    "openai": "tds.engines.openai.engine:OpenAIEngine",
+    "gemini": "tds.engines.gemini.engine:GeminiEngine",
+    "stability": "tds.engines.stability.engine:StabilityEngine",
 }
 
 

@@ -1,8 +1,13 @@
-"""Prompts from catalogue ids: scene type, style and lighting as short phrases a model knows.
+"""Prompts from a render's options, for every generative engine.
 
-The diffusion engine's pipelines and the remote engine's `{prompt}` placeholder both use them.
-CLIP reads 77 tokens, so phrases stay short and the user's own words come first: what they
-typed is what they most want obeyed.
+`compose` makes a diffusion prompt (short phrases a CLIP encoder knows, and a negative prompt)
+for the diffusion engine's pipelines and the `{prompt}` placeholder of Replicate models.
+`instruction` makes an editing instruction in sentences, for instruction-following image models
+(GPT Image, Gemini, Kontext, Stability's prompts): what to make of the image, then what to keep.
+
+In both the user's own words come first: what they typed is what they most want obeyed. Then the
+scene, style and lighting, then the input type and what must not move: every line of the
+building and the camera.
 """
 
 from __future__ import annotations
@@ -107,3 +112,44 @@ def compose(job: Job, kind: Kind | None = None) -> Prompts:
     if job.input_type == "sketch":
         source = "realistic rendering of the sketch"
     return Prompts(_join(user, scene, style, light, source, QUALITY), negative)
+
+
+INPUTS = {"sketch": "architectural sketch", "photo": "photograph", "viewport": "3D viewport"}
+
+
+def instruction(job: Job, kind: Kind | None = None) -> str:
+    """What an instruction-following editor is asked to do with the image."""
+    kind = kind or job.kind
+    user = " ".join(job.prompt.split()).rstrip(".")
+    style = catalogue.find_style(job.architectural_style) if job.architectural_style else None
+    light = catalogue.find_lighting(job.lighting) if job.lighting else None
+    scene = catalogue.find_scene_type(job.scene_type)
+    style_text = f" in a {style.name.lower()} style" if style else ""
+    light_text = f", {light.name.lower()} light" if light else ""
+    first = f"{user}. " if user else ""
+    if kind == "staging":
+        return (
+            f"{first}Furnish this empty room{style_text}: sofa, rug, armchairs, table, plants "
+            f"and lamps{light_text}. Keep the walls, windows, doors, floor, ceiling and camera "
+            "exactly as they are. Photorealistic."
+        )
+    if kind == "refine":
+        return (
+            f"{first or 'Improve realism and detail. '}Refine this render{style_text}"
+            f"{light_text}. Keep the composition, camera and building geometry unchanged. "
+            "Photorealistic."
+        )
+    if kind == "enhance":
+        return (
+            f"{first}Upscale this architectural render, adding fine material and texture detail. "
+            "Change nothing else: same composition, geometry, colours and light."
+        )
+    source = INPUTS.get(job.input_type or "", "3D viewport")
+    subject = scene.name.lower() if scene else "architecture"
+    negative = " ".join(job.negative_prompt.split()).rstrip(".")
+    avoid = f" Avoid: {negative}." if negative else ""
+    return (
+        f"{first}Render this {source} as a photorealistic {subject} photograph{style_text}"
+        f"{light_text}. Keep every wall, window, opening and roof line and the camera exactly "
+        f"where they are; change materials, light and surroundings only.{avoid}"
+    )

@@ -19,6 +19,7 @@ INSTALL_HINT = (
 
 class DiffusionEngine:
     name = "diffusion"
+    generative = True
 
     def __init__(
         self, config: DiffusionConfig | None = None, pipelines: Pipelines | None = None

@@ -22,6 +22,7 @@ _PIPELINES: dict[Kind, Callable[[Job, Progress], Output]] = {
 
 class PreviewEngine:
     name = "preview"
+    generative = False
     kinds: frozenset[Kind] = frozenset(_PIPELINES)
     description = (
         "CPU image pipeline, not a generative model: it smooths, colour-grades, relights and "

@@ -28,6 +28,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 class RemoteEngine:
     name = "remote"
+    generative = True
 
     def __init__(
         self,

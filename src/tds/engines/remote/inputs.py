@@ -16,7 +16,6 @@ from typing import Any
 
 from PIL import Image
 
-from tds import catalogue
 from tds.engines.base import Job
 from tds.engines.common import control, prompts
 
@@ -60,34 +59,6 @@ def _strings(value: Any) -> list[str]:
     if isinstance(value, list):
         return [text for item in value for text in _strings(item)]
     return []
-
-
-def instruction(job: Job) -> str:
-    """What an instruction-following editor is asked to do with the image."""
-    user = " ".join(job.prompt.split())
-    style = catalogue.find_style(job.architectural_style) if job.architectural_style else None
-    light = catalogue.find_lighting(job.lighting) if job.lighting else None
-    scene = catalogue.find_scene_type(job.scene_type)
-    style_text = f" in a {style.name.lower()} style" if style else ""
-    light_text = f", {light.name.lower()} light" if light else ""
-    if job.kind == "staging":
-        return (
-            f"Furnish this empty room{style_text}: sofa, rug, armchairs, table, plants and "
-            f"lamps{light_text}. {user + '. ' if user else ''}Keep the walls, windows, doors, "
-            "floor, ceiling and camera exactly as they are. Photorealistic."
-        )
-    if job.kind == "refine":
-        return (
-            f"{user or 'Improve realism and detail'}{style_text}{light_text}. Keep the "
-            "composition, camera and building geometry unchanged. Photorealistic."
-        )
-    source = {"sketch": "sketch", "photo": "photo"}.get(job.input_type or "", "3D viewport")
-    subject = scene.name.lower() if scene else "architecture"
-    return (
-        f"Turn this {source} into a photorealistic {subject} photograph{style_text}"
-        f"{light_text}. {user + '. ' if user else ''}Keep every line, opening and "
-        "proportion of the building and the camera exactly."
-    )
 
 
 def upscale_factor(job: Job) -> int:
@@ -137,7 +108,7 @@ def build(template: dict[str, Any], job: Job, data_uri_limit: int, upload: Uploa
         elif name == "negative_prompt":
             result = composed.negative
         elif name == "instruction":
-            result = instruction(job)
+            result = prompts.instruction(job)
         elif name == "seed":
             result = int(job.seed)
         elif name in ("width", "height"):
