@@ -128,6 +128,20 @@ class ModelFailed(TdsError):
     code = "model_failed"
 
 
+class ContentRefused(TdsError):
+    """The model's provider refused the image or the prompt (its safety system)."""
+
+    status = 400
+    code = "content_refused"
+
+
+class GeometryDrift(TdsError):
+    """The render kept less of the input's lines than `min_fidelity` asked, twice."""
+
+    status = 502
+    code = "geometry_drift"
+
+
 class ModelUnavailable(TdsError):
     status = 503
     code = "model_unavailable"

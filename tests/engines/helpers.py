@@ -67,24 +67,3 @@ def saturation(a: np.ndarray) -> float:
 def sharpness(a: np.ndarray) -> float:
     grey = cv2.cvtColor(a.astype(np.uint8), cv2.COLOR_RGB2GRAY)
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
-
-
-def edge_map(rgb: np.ndarray) -> np.ndarray:
-    """Canny (after its customary Gaussian, σ = 1) with fixed thresholds."""
-    grey = cv2.GaussianBlur(cv2.cvtColor(rgb.astype(np.uint8), cv2.COLOR_RGB2GRAY), (0, 0), 1.0)
-    edges: np.ndarray = cv2.Canny(grey, 30, 90) > 0
-    return edges
-
-
-def edge_f1(source: np.ndarray, output: np.ndarray, tolerance: int = 1) -> float:
-    """F1 of the output's edges against the input's, both at the input's size; an edge counts
-    as matched within `tolerance` pixels (as in the usual boundary benchmarks)."""
-    size = (source.shape[1], source.shape[0])
-    resized = cv2.resize(output.astype(np.uint8), size, interpolation=cv2.INTER_AREA)
-    a, b = edge_map(source), edge_map(resized)
-    kernel = np.ones((2 * tolerance + 1, 2 * tolerance + 1), np.uint8)
-    near_a = cv2.dilate(a.astype(np.uint8), kernel) > 0
-    near_b = cv2.dilate(b.astype(np.uint8), kernel) > 0
-    precision = (b & near_a).sum() / max(1, b.sum())
-    recall = (a & near_b).sum() / max(1, a.sum())
-    return float(2 * precision * recall / max(1e-9, precision + recall))

@@ -11,14 +11,15 @@ import pytest
 from PIL import Image
 
 from tds.catalogue import LIGHTING, STYLES
+from tds.engines.base import EngineError
 from tds.engines.preview import presets
 from tds.engines.preview.atmosphere import bloom
 from tds.engines.preview.engine import PreviewEngine
 from tds.engines.preview.grading import Look, apply_look
 from tds.engines.preview.occlusion import contact_shadows
 from tds.engines.preview.sky import find_backdrop, find_sky
+from tds.images.fidelity import edge_f1
 from tests.engines.helpers import (
-    edge_f1,
     fixture,
     job,
     luma,
@@ -36,7 +37,8 @@ PHOTOS = ("house.png", "building.png", "room.png")
 
 
 def inputs() -> dict[str, Image.Image]:
-    images = {name: fixture(name) for name in (*PHOTOS, "house_line.png")}
+    """Every kind of input the engine renders (sketches it refuses: see the last test)."""
+    images = {name: fixture(name) for name in PHOTOS}
     images.update({name: draw() for name, draw in VIEWPORTS.items()})
     return images
 
@@ -285,19 +287,20 @@ def test_geometry_fidelity_trades_smoothing_for_lines(engine: PreviewEngine) -> 
 # --- sketches -------------------------------------------------------------------------------
 
 
-def test_a_sketch_becomes_a_watercolour_with_its_lines_intact(engine: PreviewEngine) -> None:
-    image = fixture("house_line.png")
-    source = pixels(image)
-    out = pixels(engine.run(same_size_job(image, lighting="midday"), noop))
-    ink = luma_map(source) < 50
-    assert luma_map(out)[ink].mean() < 45  # the lines stay dark
-    top = out[:60]
-    assert (top[..., 2] - top[..., 0]).mean() > 15  # a blue sky wash above the drawing
-    bottom = out[-40:]
-    assert red_over_blue(bottom) > 1.05  # an earth wash below it
-    night = pixels(engine.run(same_size_job(image, lighting="night"), noop))
-    glow = night[luma_map(night) >= np.percentile(luma_map(night), 99.5)]
-    assert glow[:, 0].mean() <= glow[:, 2].mean()  # paper between lines never "lights up"
+def test_a_sketch_is_refused_for_render_and_said_why(engine: PreviewEngine) -> None:
+    """A line drawing would come back as its lines on a graded ground: the engine refuses it
+    (the API asks before holding anything) and says what would serve it."""
+    sketch = fixture("house_line.png")
+    reason = engine.refusal(same_size_job(sketch), sketch)
+    assert reason is not None
+    assert "not generative" in reason
+    assert "stability" in reason
+    with pytest.raises(EngineError, match="not generative"):
+        engine.run(same_size_job(sketch), noop)
+    declared = same_size_job(fixture("house.png"), input_type="sketch")
+    assert engine.refusal(declared, declared.image) is not None  # the client's word counts
+    assert engine.refusal(same_size_job(fixture("house.png")), fixture("house.png")) is None
+    assert engine.refusal(replace(same_size_job(sketch), kind="refine"), sketch) is None
 
 
 def test_a_large_source_keeps_its_detail_at_4k(engine: PreviewEngine) -> None:

@@ -64,6 +64,8 @@ namespace Tds.Plugins.Core
             { "rate_limited", TdsErrorKind.RateLimited },
             { "internal_error", TdsErrorKind.Server },
             { "model_failed", TdsErrorKind.RenderFailed },
+            { "content_refused", TdsErrorKind.RenderFailed },
+            { "geometry_drift", TdsErrorKind.RenderFailed },
             { "model_unavailable", TdsErrorKind.Unavailable },
         };
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from PIL import Image
 
@@ -22,6 +22,7 @@ __all__ = [
     "Kind",
     "Output",
     "Progress",
+    "Refusing",
     "RenderOptions",
     "Resolution",
 ]
@@ -73,6 +74,8 @@ class RenderOptions:
     geometry_fidelity: float = 0.7  # 0 = free, 1 = keep every line of the input
     strength: float = 0.5  # how far refine moves from its parent
     input_type: str | None = None  # "viewport", "sketch", "photo" or None (unknown)
+    # The lowest fidelity_score accepted: below it the render is tried once more, then fails.
+    min_fidelity: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -100,3 +103,12 @@ class Engine(Protocol):
     def setup(self) -> None: ...
 
     def run(self, job: Job, progress: Progress) -> Output: ...
+
+
+@runtime_checkable
+class Refusing(Protocol):
+    """An engine that can tell, before anything is held, that it will not serve a job (the
+    preview engine and a sketch): `refusal` answers why, in a sentence for the user, or None.
+    Optional: the API asks engines that have it."""
+
+    def refusal(self, options: RenderOptions, image: Image.Image) -> str | None: ...

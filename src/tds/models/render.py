@@ -44,6 +44,7 @@ class Render(Base):
     geometry_fidelity: Mapped[float] = mapped_column(Float)
     strength: Mapped[float] = mapped_column(Float)
     input_type: Mapped[str | None] = mapped_column(String(16), default=None)
+    min_fidelity: Mapped[float | None] = mapped_column(Float, default=None)
 
     width: Mapped[int] = mapped_column(Integer)  # output size
     height: Mapped[int] = mapped_column(Integer)
@@ -58,6 +59,8 @@ class Render(Base):
     error_code: Mapped[str | None] = mapped_column(String(40), default=None)
     error_message: Mapped[str | None] = mapped_column(Text, default=None)
     warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    engine: Mapped[str | None] = mapped_column(String(64), default=None)  # the one that made it
+    fidelity_score: Mapped[float | None] = mapped_column(Float, default=None)
 
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)

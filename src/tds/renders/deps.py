@@ -17,7 +17,7 @@ def submitter(rt: RuntimeDep) -> Submitter:
         dispatcher=rt.dispatcher,
         fetcher=rt.fetcher,
         images=rt.images,
-        kinds=rt.engines.kinds,
+        engines=rt.engines,
         settings=rt.settings,
     )
 

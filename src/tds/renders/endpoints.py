@@ -18,7 +18,13 @@ from tds.api.deps import ApiPrincipal, BaseUrl, RuntimeDep
 from tds.api.errors import error_payload
 from tds.api.openapi import errors
 from tds.api.runtime import Runtime
-from tds.exceptions import ModelFailed
+from tds.exceptions import (
+    ContentRefused,
+    GeometryDrift,
+    ModelFailed,
+    ModelUnavailable,
+    TdsError,
+)
 from tds.idempotency import service as idempotency
 from tds.idempotency.service import Claim
 from tds.keys.service import Principal
@@ -32,6 +38,12 @@ router = APIRouter(tags=["renders"])
 
 JSON = "application/json"
 FOLLOW_SECONDS = 0.01
+# How a blocking POST answers a render that failed, by the render's error code (others: 502).
+_FAILURES: dict[str, type[TdsError]] = {
+    "model_unavailable": ModelUnavailable,
+    "content_refused": ContentRefused,
+    "geometry_drift": GeometryDrift,
+}
 
 PREFER_DESCRIPTION = (
     "`respond-async` answers 202 at once with the render queued; `wait=N` waits at most N "
@@ -68,8 +80,9 @@ def _outcome(
     )
     render = answer.render
     if render.status == RenderStatus.FAILED:
+        code = render.error.code if render.error else ""
         message = render.error.message if render.error else ""
-        failed = ModelFailed(
+        failed = _FAILURES.get(code, ModelFailed)(
             message or "The model failed; your credits were refunded.", render_id=render.id
         )
         return failed.status, error_payload(failed)

@@ -8,15 +8,16 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import timedelta
 
 from PIL import Image
 from sqlalchemy.orm import Session
 
 from tds.config import Settings
-from tds.engines.base import EngineError, Job, JobCanceled, Output, Progress
+from tds.engines.base import Engine, EngineError, Job, JobCanceled, Output, Progress
 from tds.engines.routing import EngineRouter
+from tds.images.fidelity import fidelity_score
 from tds.kit.db import Database
 from tds.renders import lifecycle
 from tds.storage.base import Storage, new_key
@@ -24,6 +25,33 @@ from tds.storage.base import Storage, new_key
 log = logging.getLogger("tds.renders")
 
 OUTPUT_JPEG_QUALITY = 92
+# A render below its min_fidelity is tried once more with this much more geometry_fidelity.
+RETRY_FIDELITY_STEP = 0.25
+
+
+class GeometryDrift(EngineError):
+    """The output kept less of the input's structure than the request's min_fidelity."""
+
+    code = "geometry_drift"
+
+    def __init__(self, score: float, minimum: float) -> None:
+        super().__init__(f"fidelity {score:.2f} is below the min_fidelity {minimum:.2f} asked for")
+        self.score = score
+
+
+_MESSAGES: dict[str, Callable[[EngineError], str]] = {
+    "model_failed": lambda error: f"The model failed: {error}. Your credits were refunded.",
+    "model_unavailable": lambda error: (
+        f"The model is unavailable: {error}. Your credits were refunded; try again shortly."
+    ),
+    "content_refused": lambda error: (
+        f"The model's provider refused this image or prompt: {error}. Your credits were refunded."
+    ),
+    "geometry_drift": lambda error: (
+        f"The render did not keep your geometry ({error}), also on a second try with a new "
+        "seed and stronger control. Your credits were refunded."
+    ),
+}
 
 # admit(session, render_id): whether the render may start now.
 Admit = Callable[[Session, str], bool]
@@ -51,29 +79,59 @@ class RenderExecutor:
         try:
             if engine is None:  # the configuration changed since the render was accepted
                 raise EngineError(f"no engine on this server serves {render.options.kind} any more")
-            output = engine.run(self._job(render), progress)
-            if output.image.size != (render.width, render.height):
-                raise EngineError(
-                    f"engine {engine.name} returned {output.image.size}, "
-                    f"expected {(render.width, render.height)}"
-                )
+            output, score = self._run(engine, self._job(render), progress)
             keys = self._store(output)
         except JobCanceled:
             raise  # the cancel (or shutdown) already settled the render in the database
         except EngineError as error:
-            log.warning("render %s failed: %s", render_id, error)
-            self._fail(render_id, f"The model failed: {error}. Your credits were refunded.")
+            code = error.code if error.code in _MESSAGES else "model_failed"
+            log.warning("render %s failed (%s): %s", render_id, code, error)
+            self.db.write(lifecycle.fail, render_id, code, _MESSAGES[code](error))
             return True
         except Exception:
             log.exception("render %s: engine crashed", render_id)
-            self._fail(render_id, "The model failed unexpectedly. Your credits were refunded.")
+            self.db.write(
+                lifecycle.fail,
+                render_id,
+                "model_failed",
+                "The model failed unexpectedly. Your credits were refunded.",
+            )
             return True
-        completed = self.db.write(lifecycle.complete, render_id, *keys, warnings=output.warnings)
-        if not completed:  # canceled or reaped while the engine worked: keep nothing
-            for key in keys:
+        finished = lifecycle.Finished(*keys, output.warnings, engine.name, score)
+        if not self.db.write(lifecycle.complete, render_id, finished):
+            for key in keys:  # canceled or reaped while the engine worked: keep nothing
                 if key:
                     self.storage.delete(key)
         return True
+
+    def _run(self, engine: Engine, job: Job, progress: Progress) -> tuple[Output, float | None]:
+        """The engine's output and its fidelity score; below the job's min_fidelity, one more
+        try with a new seed and stronger control, then GeometryDrift."""
+        output = self._checked(engine, job, progress)
+        score = fidelity_score(job.image, output.image)
+        if job.min_fidelity is None or score is None or score >= job.min_fidelity:
+            return output, score
+        log.info("render: fidelity %.3f below %.3f, trying once more", score, job.min_fidelity)
+        stricter = replace(
+            job,
+            seed=(job.seed + 1) % 2**31,
+            geometry_fidelity=min(1.0, job.geometry_fidelity + RETRY_FIDELITY_STEP),
+        )
+        output = self._checked(engine, stricter, progress)
+        retried = fidelity_score(job.image, output.image)
+        if retried is not None and retried < job.min_fidelity:
+            raise GeometryDrift(retried, job.min_fidelity)
+        return output, retried
+
+    @staticmethod
+    def _checked(engine: Engine, job: Job, progress: Progress) -> Output:
+        output = engine.run(job, progress)
+        if output.image.size != (job.width, job.height):
+            raise EngineError(
+                f"engine {engine.name} returned {output.image.size}, "
+                f"expected {(job.width, job.height)}"
+            )
+        return output
 
     def _start(
         self, session: Session, render_id: str, admit: Admit | None
@@ -98,6 +156,3 @@ class RenderExecutor:
             video_key = new_key("renders", "mp4")
             self.storage.put(video_key, output.video)
         return image_key, video_key
-
-    def _fail(self, render_id: str, message: str) -> None:
-        self.db.write(lifecycle.fail, render_id, "model_failed", message)

@@ -120,11 +120,24 @@ _COMPLETE = (
         output_key=bindparam("p_output"),
         video_key=bindparam("p_video"),
         warnings=bindparam("p_warnings", type_=JSON),
+        engine=bindparam("p_engine"),
+        fidelity_score=bindparam("p_score"),
         completed_at=bindparam("p_now"),
         credits_used=Render.cost,
     )
     .returning(Render.hold_id)
 )
+
+
+@dataclass(frozen=True)
+class Finished:
+    """What a worker stored for a render that succeeded."""
+
+    output_key: str
+    video_key: str | None
+    warnings: list[str]
+    engine: str
+    fidelity_score: float | None
 
 
 def start(session: Session, render_id: str, lease: timedelta) -> Started | None:
@@ -149,9 +162,7 @@ def options_of(render: Render | Row[Any]) -> RenderOptions:
     return RenderOptions(**{f.name: getattr(render, f.name) for f in fields(RenderOptions)})
 
 
-def complete(
-    session: Session, render_id: str, output_key: str, video_key: str | None, warnings: list[str]
-) -> bool:
+def complete(session: Session, render_id: str, finished: Finished) -> bool:
     """Record the output and capture the hold; False when the render left processing meanwhile."""
     done = (
         session.connection()
@@ -159,9 +170,11 @@ def complete(
             _COMPLETE,
             {
                 "p_id": render_id,
-                "p_output": output_key,
-                "p_video": video_key,
-                "p_warnings": warnings,
+                "p_output": finished.output_key,
+                "p_video": finished.video_key,
+                "p_warnings": finished.warnings,
+                "p_engine": finished.engine,
+                "p_score": finished.fidelity_score,
                 "p_now": utcnow(),
             },
         )

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from tds import catalogue
 from tds.catalogue import PLANS, Kind
+from tds.engines.base import Refusing, RenderOptions
+from tds.engines.routing import EngineRouter
 from tds.exceptions import KindUnavailable, PlanLimit
+from tds.images.intake import CleanImage
 from tds.keys.service import Principal
 from tds.renders.schemas import RenderCreate
 
@@ -31,3 +34,10 @@ def check_allowed(principal: Principal, body: RenderCreate, engine_kinds: frozen
             f"{plan.max_resolution} or lower, or upgrade for {body.resolution}.",
             param="resolution",
         )
+
+
+def check_engine_takes(engines: EngineRouter, options: RenderOptions, image: CleanImage) -> None:
+    """Refuse, before anything is held, an input the kind's engine says it cannot serve."""
+    engine = engines.for_kind(options.kind)
+    if isinstance(engine, Refusing) and (reason := engine.refusal(options, image.image)):
+        raise KindUnavailable(reason, param="input_type")

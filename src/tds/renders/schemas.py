@@ -92,6 +92,13 @@ class RenderCreate(BaseModel):
     input_type: str | None = Field(
         default=DEFAULTS.input_type, description="viewport, sketch or photo."
     )
+    min_fidelity: float | None = Field(
+        default=DEFAULTS.min_fidelity,
+        ge=0,
+        le=1,
+        description="The lowest fidelity_score accepted: below it the render is tried once more, "
+        "then fails geometry_drift and is refunded.",
+    )
 
     @field_validator("scene_type")
     @classmethod
@@ -129,6 +136,7 @@ class RenderCreate(BaseModel):
             geometry_fidelity=self.geometry_fidelity,
             strength=DEFAULTS.strength if self.strength is None else self.strength,
             input_type=self.input_type,
+            min_fidelity=self.min_fidelity,
         )
 
     @model_validator(mode="after")
@@ -179,6 +187,7 @@ RENDER_EXAMPLE: JsonDict = {
     "geometry_fidelity": 0.7,
     "strength": 0.5,
     "input_type": None,
+    "min_fidelity": None,
     "width": 2048,
     "height": 1152,
     "input_image_url": "https://tds.example.com/files/inputs/Q1w…e.png",
@@ -190,6 +199,8 @@ RENDER_EXAMPLE: JsonDict = {
     "queue_position": None,
     "error": None,
     "warnings": [],
+    "engine": "stability",
+    "fidelity_score": 0.82,
     "created_at": "2026-11-28T12:00:00Z",
     "started_at": "2026-11-28T12:00:00Z",
     "completed_at": "2026-11-28T12:00:01Z",
@@ -219,6 +230,7 @@ class Render(BaseModel):
     geometry_fidelity: float
     strength: float
     input_type: str | None
+    min_fidelity: float | None
     width: int
     height: int
     input_image_url: str
@@ -230,6 +242,11 @@ class Render(BaseModel):
     queue_position: int | None
     error: RenderError | None
     warnings: list[str]
+    engine: str | None = Field(description="The engine that made the render, once it is done.")
+    fidelity_score: float | None = Field(
+        description="0–1, once done: how much of the input's lines the output kept (edge F1, "
+        "the same measure for every engine); none for an input without lines."
+    )
     created_at: datetime
     started_at: datetime | None
     completed_at: datetime | None

@@ -71,6 +71,7 @@ def _view(
         geometry_fidelity=render.geometry_fidelity,
         strength=render.strength,
         input_type=render.input_type,
+        min_fidelity=render.min_fidelity,
         width=render.width,
         height=render.height,
         input_image_url=storage.url(base, render.input_key),
@@ -86,6 +87,8 @@ def _view(
             else None
         ),
         warnings=list(render.warnings or []),
+        engine=render.engine,
+        fidelity_score=render.fidelity_score,
         created_at=render.created_at,
         started_at=render.started_at,
         completed_at=render.completed_at,

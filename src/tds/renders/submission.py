@@ -11,9 +11,10 @@ from datetime import timedelta
 import anyio.to_thread
 from sqlalchemy.orm import Session
 
-from tds.catalogue import PLANS, Kind
+from tds.catalogue import PLANS
 from tds.config import Settings
 from tds.dispatch.base import Dispatcher, QueueFull, QueueUnavailable
+from tds.engines.routing import EngineRouter
 from tds.exceptions import ImageUrlUnfetchable, ModelUnavailable
 from tds.fetch.fetcher import ImageFetcher
 from tds.idempotency import service as idempotency
@@ -51,7 +52,7 @@ class Submitter:
     dispatcher: Dispatcher
     fetcher: ImageFetcher
     images: ImageCleaner
-    kinds: frozenset[Kind]  # what this server's engines serve
+    engines: EngineRouter
     settings: Settings
 
     async def submit(
@@ -68,7 +69,7 @@ class Submitter:
         With a `claim`, a concurrent request that claimed the same Idempotency-Key first makes
         this raise ClaimTaken, having held and stored nothing.
         """
-        policy.check_allowed(principal, body, self.kinds)
+        policy.check_allowed(principal, body, self.engines.kinds)
         try:
             room = await self.dispatcher.has_room()
         except QueueUnavailable:
@@ -76,12 +77,15 @@ class Submitter:
         if not room:
             raise _queue_full()
         image, parent = await self._source(principal, body, base)
+        options = body.options(seed=secrets.randbelow(2**31))
+        if image is not None:
+            await anyio.to_thread.run_sync(policy.check_engine_takes, self.engines, options, image)
         render_id = new_id("rnd")
         create = functools.partial(
             lifecycle.create,
             render_id=render_id,
             principal=principal,
-            options=body.options(seed=secrets.randbelow(2**31)),
+            options=options,
             source=body.source,
             image=image,
             parent=parent,

@@ -30,12 +30,19 @@ class KindInfo(BaseModel):
     description: str
     available: bool
     engine: str | None = Field(description="The engine that serves this kind on this server.")
+    generative: bool | None = Field(
+        description="Whether that engine is a generative model (false: an image pipeline that "
+        "grades and relights, no AI); null when no engine serves the kind or it does not say."
+    )
     costs: dict[str, int]
 
 
 class EngineInfo(BaseModel):
     name: str
     description: str
+    generative: bool | None = Field(
+        description="Whether the engine is a generative model; null when it does not say."
+    )
     kinds: list[Kind]
 
 
@@ -56,7 +63,7 @@ def _options(options: tuple[catalogue.Option, ...]) -> list[Option]:
 
 
 def build_styles(engines: tuple[EngineInfo, ...]) -> Styles:
-    serving = {kind: engine.name for engine in engines for kind in engine.kinds}
+    serving = {kind: engine for engine in engines for kind in engine.kinds}
     return Styles(
         scene_types=_options(catalogue.SCENE_TYPES),
         architectural_styles=_options(catalogue.STYLES),
@@ -68,7 +75,8 @@ def build_styles(engines: tuple[EngineInfo, ...]) -> Styles:
                 id=kind,
                 description=catalogue.KIND_DESCRIPTIONS[kind],
                 available=kind in serving,
-                engine=serving.get(kind),
+                engine=serving[kind].name if kind in serving else None,
+                generative=serving[kind].generative if kind in serving else None,
                 costs=catalogue.COSTS[kind],
             )
             for kind in KINDS
@@ -84,6 +92,7 @@ _EXAMPLE = build_styles(
         EngineInfo(
             name="preview",
             description="CPU image pipeline, not a generative model.",
+            generative=False,
             kinds=["render", "refine", "enhance", "video"],
         ),
     )
@@ -98,15 +107,19 @@ _EXAMPLE = build_styles(
 )
 async def get_styles(_principal: ApiPrincipal, rt: RuntimeDep) -> Styles:
     return _styles_for(
-        tuple((e.name, e.description, tuple(rt.engines.kinds_of(e))) for e in rt.engines.engines())
+        tuple(
+            # An engine of one's own (TDS_ENGINE=module:Class) may not say whether it generates.
+            (e.name, e.description, getattr(e, "generative", None), tuple(rt.engines.kinds_of(e)))
+            for e in rt.engines.engines()
+        )
     )
 
 
 @functools.cache  # the answer only changes with the engines, which are fixed at start-up
-def _styles_for(engines: tuple[tuple[str, str, tuple[Kind, ...]], ...]) -> Styles:
+def _styles_for(engines: tuple[tuple[str, str, bool | None, tuple[Kind, ...]], ...]) -> Styles:
     return build_styles(
         tuple(
-            EngineInfo(name=name, description=description, kinds=list(kinds))
-            for name, description, kinds in engines
+            EngineInfo(name=name, description=description, generative=generative, kinds=list(kinds))
+            for name, description, generative, kinds in engines
         )
     )

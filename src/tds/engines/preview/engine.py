@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import cv2
+import numpy as np
+from PIL import Image
 
-from tds.engines.base import EngineError, Job, Kind, Output, Progress
+from tds.engines.base import EngineError, Job, Kind, Output, Progress, RenderOptions
 from tds.engines.preview.enhance import enhance, upscaler
+from tds.engines.preview.inputs import input_type
 from tds.engines.preview.refine import refine
 from tds.engines.preview.render import render
 from tds.engines.preview.video import video
@@ -30,6 +33,20 @@ class PreviewEngine:
         "at night and films a camera move, but adds no objects and cannot furnish rooms."
     )
 
+    def refusal(self, options: RenderOptions, image: Image.Image) -> str | None:
+        """Why this engine will not take the job, asked before anything is held: a sketch
+        would come back as the same lines on a graded background, not a render."""
+        if options.kind != "render":
+            return None
+        if input_type(options.input_type, np.asarray(image.convert("RGB"))) != "sketch":
+            return None
+        return (
+            "This server renders with the preview engine, which is not generative: it relights "
+            "and grades a viewport or a photo, but cannot turn a line sketch into a render. A "
+            "generative engine can (stability, openai, gemini, replicate or diffusion: "
+            "TDS_ENGINE, see docs/engines.md). Nothing was charged."
+        )
+
     def setup(self) -> None:
         # The server runs one worker thread per core; OpenCV's own pool would oversubscribe.
         cv2.setNumThreads(1)
@@ -40,6 +57,8 @@ class PreviewEngine:
             raise EngineError(
                 "The preview engine cannot furnish rooms: staging needs a generative model."
             )
+        if reason := self.refusal(job, job.image):  # the API refused it already; a direct call
+            raise EngineError(reason)
         pipeline = _PIPELINES.get(job.kind)
         if pipeline is None:
             raise EngineError(f"The preview engine does not do {job.kind!r}.")

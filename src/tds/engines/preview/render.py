@@ -1,6 +1,6 @@
 """Render: smooth the input like a rendered surface, grade it for lighting, style and scene,
 darken its contacts, paint a sky, light its windows, bloom its highlights, and finish at the
-exact target size. Line drawings take the watercolour path (sketch.py) instead."""
+exact target size."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from tds.engines.preview.grading import NEUTRAL, Look, apply_look, combine
 from tds.engines.preview.inputs import input_type
 from tds.engines.preview.occlusion import contact_shadows
 from tds.engines.preview.pixels import Size, resize, size_of, to_array, to_image, to_u8, work_size
-from tds.engines.preview.sketch import wash
 from tds.engines.preview.sky import find_backdrop, paint_ground, paint_sky
 from tds.engines.preview.windows import light_windows, outside_at_dusk
 
@@ -119,11 +118,7 @@ def render(job: Job, progress: Progress) -> Output:
     look = combine(indoor, style, presets.SCENES.get(scene or "", NEUTRAL))
     progress(1, total)
 
-    sky = None
-    if kind == "sketch":
-        image = wash(base, lighting, look, rng)
-    else:
-        image, sky = relight(base, kind, scene, lighting, look, fidelity, rng)
+    image, sky = relight(base, kind, scene, lighting, look, fidelity, rng)
     progress(2, total)
     vignette(image, lighting.vignette)
     graded = to_u8(image)
@@ -135,8 +130,7 @@ def render(job: Job, progress: Progress) -> Output:
         graded = sharpen_luma(graded, amount=0.3 + 0.4 * fidelity, sigma=1.0)
     detail = None
     if (
-        kind != "sketch"
-        and source.shape[0] * source.shape[1] > 1.2 * base.shape[0] * base.shape[1]
+        source.shape[0] * source.shape[1] > 1.2 * base.shape[0] * base.shape[1]
         and size_of(base) != target
     ):
         # The working copy was capped below the target: bring the source's detail back.

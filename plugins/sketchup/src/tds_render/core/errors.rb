@@ -40,6 +40,8 @@ module Tds
           'rate_limited' => :rate_limited,
           'internal_error' => :server,
           'model_failed' => :render_failed,
+          'content_refused' => :render_failed,
+          'geometry_drift' => :render_failed,
           'model_unavailable' => :unavailable
         }.freeze
 
