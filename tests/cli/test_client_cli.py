@@ -101,8 +101,8 @@ def test_styles_get_list_and_cancel(make_server: MakeServer, tmp_path: Path) -> 
     assert parse(styles)["costs"]["render"]["1k"] == 5
     text = tds("styles", *key)
     assert "Golden Hour" in text.stdout
-    assert re.search(r"render +gate +5 +10 +20", text.stdout), text.stdout
-    assert re.search(r"staging +- +8", text.stdout), text.stdout
+    assert re.search(r"render +gate +not generative +5 +10 +20", text.stdout), text.stdout
+    assert re.search(r"staging +- +- +8", text.stdout), text.stdout
 
     sdk = Client(account.key, base_url=live.url)
     queued = sdk.render(make_images(tmp_path / "in", 1)[0], resolution="1k", wait=False)

@@ -18,6 +18,8 @@ def test_sign_up_then_render_in_the_studio(page: Page, server: LiveServer) -> No
     sign_up(page, server, next(_emails))
     balance = page.get_by_test_id("balance")
     expect(balance).to_have_text("50 credits")
+    # The page says plainly that the preview engine is not generative AI.
+    expect(page.get_by_test_id("engine-note")).to_contain_text("not generative AI")
 
     page.set_input_files("#file", str(FIXTURES / "house.png"))
     page.get_by_label("Resolution").select_option("1k")
@@ -26,6 +28,7 @@ def test_sign_up_then_render_in_the_studio(page: Page, server: LiveServer) -> No
     page.get_by_role("button", name="Render").click()
 
     expect(page.locator("#result-title")).to_contain_text("Done", timeout=60_000)
+    expect(page.locator("#result-title")).to_contain_text("by preview · geometry kept 0.")
     expect(balance).to_have_text("45 credits")
     expect(page.locator("#after")).to_be_visible()
     assert page.locator("#after").evaluate("img => img.naturalWidth") == 1024

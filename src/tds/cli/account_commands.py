@@ -89,14 +89,19 @@ def styles(api_key: ApiKey = None, base_url: BaseUrl = None, as_json: Json = Fal
         dump(catalogue.raw)
         return
     for engine in catalogue.engines:
-        out(f"engine  {engine.name}: {engine.description}")
+        out(f"engine  {engine.name} ({_nature(engine.generative)}): {engine.description}")
     out()
     resolutions = [r.id for r in catalogue.resolutions]
     rows = [
-        [k.id, k.engine or "-", *(str(k.costs.get(r, "")) for r in resolutions)]
+        [
+            k.id,
+            k.engine or "-",
+            _nature(k.generative) if k.engine else "-",
+            *(str(k.costs.get(r, "")) for r in resolutions),
+        ]
         for k in catalogue.kinds
     ]
-    out(table(["KIND", "ENGINE", *(f"{r.upper()} CREDITS" for r in resolutions)], rows))
+    out(table(["KIND", "ENGINE", "AI", *(f"{r.upper()} CREDITS" for r in resolutions)], rows))
     for title, options in (
         ("scene types (--scene)", catalogue.scene_types),
         ("styles (--style)", catalogue.architectural_styles),
@@ -111,6 +116,13 @@ def styles(api_key: ApiKey = None, base_url: BaseUrl = None, as_json: Json = Fal
                 [[f"  {o.id}", o.name, o.description] for o in options],
             )
         )
+
+
+def _nature(generative: bool | None) -> str:
+    """Plainly whether an engine is generative AI."""
+    if generative is None:
+        return "unknown"
+    return "generative" if generative else "not generative"
 
 
 def register(app: typer.Typer) -> None:

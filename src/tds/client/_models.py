@@ -25,6 +25,16 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):  # a tuple: Python 3.9
+        return None
+    return float(value)
+
+
+def _bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
 @dataclass(frozen=True)
 class Progress:
     value: int
@@ -64,6 +74,8 @@ class Render:
     queue_position: int | None
     error: RenderError | None
     warnings: list[str]
+    engine: str | None  # the engine that made it, once done
+    fidelity_score: float | None  # 0–1, once done: how much of the input's lines it kept
     parent_id: str | None
     seed: int | None
     created_at: datetime | None
@@ -108,6 +120,8 @@ class Render:
                 else None
             ),
             warnings=[str(w) for w in data.get("warnings") or []],
+            engine=str(data["engine"]) if data.get("engine") else None,
+            fidelity_score=_float(data.get("fidelity_score")),
             parent_id=data.get("parent_id"),
             seed=_int(data.get("seed")),
             created_at=_time(data.get("created_at")),
@@ -236,6 +250,7 @@ class KindInfo:
     description: str
     available: bool  # served on this server
     engine: str | None  # the engine that serves it
+    generative: bool | None  # whether that engine is a generative model (None: unknown)
     costs: dict[str, int]  # resolution → credits
 
 
@@ -243,6 +258,7 @@ class KindInfo:
 class EngineInfo:
     name: str
     description: str
+    generative: bool | None  # False: an image pipeline, no AI; None: the engine does not say
     kinds: list[str]
 
 
@@ -289,6 +305,7 @@ class Styles:
                     description=str(k.get("description", "")),
                     available=bool(k.get("available")),
                     engine=str(k["engine"]) if k.get("engine") else None,
+                    generative=_bool(k.get("generative")),
                     costs={str(r): int(c) for r, c in (k.get("costs") or {}).items()},
                 )
                 for k in data.get("kinds") or []
@@ -301,6 +318,7 @@ class Styles:
                 EngineInfo(
                     name=str(e.get("name", "")),
                     description=str(e.get("description", "")),
+                    generative=_bool(e.get("generative")),
                     kinds=[str(k) for k in e.get("kinds") or []],
                 )
                 for e in data.get("engines") or []

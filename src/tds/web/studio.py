@@ -47,8 +47,23 @@ def studio(request: Request, rt: RuntimeDep, user: User) -> Response:
             "csrf": user.csrf_token,
             "costs": catalogue.COSTS,
             "plan": Plan.of(plan).model_dump(),
+            "engines": _engines(rt),
         },
     )
+
+
+def _engines(rt: Runtime) -> dict[str, dict[str, object]]:
+    """Per kind, the engine that serves it and whether it is generative: the page says so."""
+    engines: dict[str, dict[str, object]] = {}
+    for kind in KINDS:
+        engine = rt.engines.for_kind(kind)
+        if engine is not None:
+            engines[kind] = {
+                "name": engine.name,
+                "generative": getattr(engine, "generative", None),
+                "description": engine.description,
+            }
+    return engines
 
 
 @router.post("/studio/renders")

@@ -16,7 +16,23 @@
     $("message").hidden = !text;
   }
 
+  // Which engine serves the chosen kind, and plainly whether it is generative AI.
+  function engineNote() {
+    const engine = data.engines[form.kind.value];
+    let text = "";
+    if (engine && engine.generative === false) {
+      text = `Rendered by ${engine.name}: an image pipeline, not generative AI. It grades and ` +
+        "relights your image and adds no new objects; line sketches need a generative engine.";
+    } else if (engine && engine.generative) {
+      text = `Rendered by ${engine.name}, a generative model: ${engine.description}`;
+    } else if (engine) {
+      text = `Rendered by ${engine.name}: ${engine.description}`;
+    }
+    $("engine-note").textContent = text;
+  }
+
   function cost() {
+    engineNote();
     const kind = form.kind.value;
     const price = (data.costs[kind] || {})[form.resolution.value];
     $("cost").textContent = price === undefined ? "–" : price;
@@ -96,7 +112,9 @@
         ? `Failed: ${render.error.message}` : `Stopped: the render was ${render.status}.`;
       return;
     }
-    $("result-title").textContent = `Done · ${render.credits_used} credits`;
+    const kept = render.fidelity_score === null ? "" : ` · geometry kept ${render.fidelity_score.toFixed(2)}`;
+    $("result-title").textContent =
+      `Done · ${render.credits_used} credits · by ${render.engine}${kept}`;
     $("progress").value = 1;
     $("before").src = render.input_image_url;
     $("after").src = render.output_image_url;
