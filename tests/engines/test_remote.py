@@ -596,22 +596,25 @@ def test_settings_from_the_environment() -> None:
         {"TDS_REMOTE_WAIT_SECONDS": "90"},
         {"TDS_REMOTE_KINDS": "render,paint"},
     ):
-        with pytest.raises(ValueError, match="TDS_REMOTE_"):
+        with pytest.raises(ValueError, match="TDS_REPLICATE_"):
             RemoteConfig.from_env(bad)
 
 
 def test_setup_without_a_token_fails_clearly() -> None:
     engine = RemoteEngine(RemoteConfig(token=""))
-    with pytest.raises(RuntimeError, match="TDS_REMOTE_API_TOKEN"):
+    with pytest.raises(RuntimeError, match="TDS_REPLICATE_API_TOKEN"):
         engine.setup()
 
 
 def test_registry_loads_the_engine_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TDS_REMOTE_API_TOKEN", "t")
     monkeypatch.setenv("TDS_REMOTE_KINDS", "render,video")
-    engine = registry.load("remote")
-    assert engine.name == "remote"
-    assert engine.kinds == {"render", "video"}
+    for name in ("replicate", "remote"):  # its provider's name, and its first one
+        engine = registry.load(name)
+        assert engine.name == "replicate"
+        assert engine.kinds == {"render", "video"}
+    monkeypatch.setenv("TDS_REPLICATE_KINDS", "render")  # the new name wins over the old
+    assert registry.load("replicate").kinds == {"render"}
 
 
 def test_template_placeholders() -> None:
@@ -676,8 +679,11 @@ def test_every_setting_is_documented() -> None:
         "DATA_URI_MAX_BYTES",
     ]
     for name in names:
-        assert f"`TDS_REMOTE_{name}`" in text, name
+        assert f"`TDS_REPLICATE_{name}`" in text, name
     read = {name for field in RemoteConfig.model_fields for name in RemoteConfig.variables(field)}
-    assert read == {f"TDS_REMOTE_{name}" for name in names} | {"REPLICATE_API_TOKEN"}
+    assert read == {
+        f"TDS_{prefix}_{name}" for name in names for prefix in ("REPLICATE", "REMOTE")
+    } | {"REPLICATE_API_TOKEN"}
+    assert "`TDS_REMOTE_`" in text  # the earlier names are said to work too
     for placeholder in inputs.PLACEHOLDERS:
         assert f"`{{{placeholder}}}`" in text, placeholder

@@ -45,8 +45,9 @@ DEFAULT_INPUTS: dict[Kind, dict[str, Any]] = {
 
 
 class RemoteConfig(EngineSettings):
-    """One field per variable, TDS_REMOTE_<NAME> (the token also from REPLICATE_API_TOKEN);
-    `models` and `inputs` gather the per-kind TDS_REMOTE_<KIND>_MODEL and _INPUT by kind."""
+    """One field per variable, TDS_REPLICATE_<NAME> or the engine's first name for it,
+    TDS_REMOTE_<NAME> (the token also from REPLICATE_API_TOKEN); `models` and `inputs` gather
+    the per-kind _<KIND>_MODEL and _<KIND>_INPUT by kind."""
 
     model_config = SettingsConfigDict(env_prefix="TDS_REMOTE_")
 
@@ -73,6 +74,17 @@ class RemoteConfig(EngineSettings):
     retries: int = 4  # per idempotent call (poll, cancel, upload, download)
     max_output_bytes: int = 512 * 1024 * 1024
     data_uri_max_bytes: int = 256 * 1024  # larger inputs go through the files API
+
+    @classmethod
+    def variables(cls, field_name: str) -> list[str]:
+        """TDS_REPLICATE_<NAME> first; TDS_REMOTE_<NAME>, the engine's first name, still read."""
+        names = super().variables(field_name)
+        renamed = [
+            name.replace("TDS_REMOTE_", "TDS_REPLICATE_", 1)
+            for name in names
+            if name.startswith("TDS_REMOTE_")
+        ]
+        return renamed + names
 
     @property
     def models(self) -> dict[Kind, str]:
@@ -102,19 +114,19 @@ class RemoteConfig(EngineSettings):
     @model_validator(mode="after")
     def _check(self) -> Self:
         if not 0 <= self.wait_seconds <= 60:
-            raise ValueError("TDS_REMOTE_WAIT_SECONDS must be 0–60 (Replicate's sync limit)")
+            raise ValueError("TDS_REPLICATE_WAIT_SECONDS must be 0–60 (Replicate's sync limit)")
         if self.poll_seconds <= 0 or self.poll_max_seconds < self.poll_seconds:
-            raise ValueError("TDS_REMOTE_POLL_SECONDS must be > 0 and ≤ _POLL_MAX_SECONDS")
+            raise ValueError("TDS_REPLICATE_POLL_SECONDS must be > 0 and ≤ _POLL_MAX_SECONDS")
         if self.timeout_seconds < 5 or self.request_timeout_seconds <= 0 or self.retries < 0:
-            raise ValueError("TDS_REMOTE_TIMEOUT_SECONDS ≥ 5, _REQUEST_TIMEOUT_SECONDS > 0")
+            raise ValueError("TDS_REPLICATE_TIMEOUT_SECONDS ≥ 5, _REQUEST_TIMEOUT_SECONDS > 0")
         if not self.base_url.startswith(("https://", "http://")):
-            raise ValueError("TDS_REMOTE_BASE_URL must be an http(s) URL")
+            raise ValueError("TDS_REPLICATE_BASE_URL must be an http(s) URL")
         for kind in self.served:
             model = self.models[kind]
-            inputs.check(self.inputs.get(kind, {}), f"TDS_REMOTE_{kind.upper()}_INPUT")
+            inputs.check(self.inputs.get(kind, {}), f"TDS_REPLICATE_{kind.upper()}_INPUT")
             if not _valid_model(model):
                 raise ValueError(
-                    f"TDS_REMOTE_{kind.upper()}_MODEL={model!r}: use owner/name, "
+                    f"TDS_REPLICATE_{kind.upper()}_MODEL={model!r}: use owner/name, "
                     "owner/name:version or deployments/owner/name"
                 )
         return self

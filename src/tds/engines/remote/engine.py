@@ -27,7 +27,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 
 
 class RemoteEngine:
-    name = "remote"
+    name = "replicate"
     generative = True
 
     def __init__(
@@ -52,8 +52,8 @@ class RemoteEngine:
     def setup(self) -> None:
         if not self.config.token:
             raise RuntimeError(
-                "the remote engine needs an API token: set TDS_REMOTE_API_TOKEN "
-                "(or REPLICATE_API_TOKEN)"
+                "the replicate engine needs an API token: set TDS_REPLICATE_API_TOKEN "
+                "(or TDS_REMOTE_API_TOKEN, REPLICATE_API_TOKEN)"
             )
         if self._client is None:
             self._client = ReplicateClient(self.config, sleep=self._sleep, clock=self._clock)
