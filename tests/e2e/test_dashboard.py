@@ -84,4 +84,6 @@ def test_log_out_sends_pages_to_log_in(page: Page, server: LiveServer) -> None:
     expect(page.get_by_role("heading", name="Render from any tool")).to_be_visible()
     expect(page.locator("pre").first).to_contain_text("Authorization: Bearer")
     assert server.url in page.content()  # curl examples name this server
+    expect(page.get_by_test_id("engines")).to_contain_text("preview")
+    expect(page.get_by_test_id("engines")).to_contain_text("not generative AI")
     screenshot(page, "developers")

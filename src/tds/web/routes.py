@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from tds.api.deps import BaseUrl
+from tds.api.deps import BaseUrl, RuntimeDep
 from tds.api.errors import error_response
 from tds.exceptions import Forbidden, LoginRequired
 from tds.web import auth, gallery, settings, studio
@@ -30,8 +30,17 @@ def install(app: FastAPI) -> None:
         return RedirectResponse("/studio" if user else "/login", status_code=303)
 
     @app.get("/developers", include_in_schema=False)
-    def developers(request: Request, user: OptionalUser, base: BaseUrl) -> Response:
-        return page(request, "developers.html", user, base=base)
+    def developers(request: Request, user: OptionalUser, base: BaseUrl, rt: RuntimeDep) -> Response:
+        engines = [
+            {
+                "name": engine.name,
+                "description": engine.description,
+                "generative": getattr(engine, "generative", None),
+                "kinds": rt.engines.kinds_of(engine),
+            }
+            for engine in rt.engines.engines()
+        ]
+        return page(request, "developers.html", user, base=base, engines=engines)
 
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, error: LoginRequired) -> Response:
