@@ -109,3 +109,18 @@ def test_only_routes_and_the_composition_root_take_the_runtime() -> None:
         if not module.startswith(RUNTIME_USERS) and module.rsplit(".", 1)[-1] not in RUNTIME_MODULES
     ]
     assert not wrong, f"domain code that takes the whole runtime: {wrong}"
+
+
+def test_no_engine_imports_another() -> None:
+    """What engines share lives in tds.engines.common (or the contract, tds.engines.base)."""
+    shared = ("tds.engines.base", "tds.engines.common")
+    borrowed = []
+    for module, path in modules():
+        parts = module.split(".")
+        if len(parts) < 3 or parts[1] != "engines" or f"tds.engines.{parts[2]}" in shared:
+            continue
+        own = f"tds.engines.{parts[2]}"
+        for name in tds_imports(path):
+            if name.startswith("tds.engines.") and not name.startswith((own, *shared)):
+                borrowed.append(f"{module} imports {name}")
+    assert not borrowed, "\n".join(sorted(borrowed))

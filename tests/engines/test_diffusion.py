@@ -35,9 +35,9 @@ except ImportError as missing:  # CI installs the gpu extra: this must never pas
 from tds import catalogue
 from tds.engines import registry
 from tds.engines.base import EngineError, Job, JobCanceled, Kind
-from tds.engines.common import control, images, prompts
+from tds.engines.common import control, images, masks, prompts
 from tds.engines.common.media import decode_frames
-from tds.engines.diffusion import masks, runs, tiling
+from tds.engines.diffusion import runs, tiling
 from tds.engines.diffusion.config import DiffusionConfig
 from tds.engines.diffusion.engine import DiffusionEngine
 from tds.engines.diffusion.pipelines import ModelMissing, denoise_steps

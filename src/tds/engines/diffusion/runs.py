@@ -16,9 +16,9 @@ import numpy as np
 from PIL import Image
 
 from tds.engines.base import EngineError, Job, Kind, Output, Progress
-from tds.engines.common import control, images, prompts
+from tds.engines.common import control, images, masks, prompts
 from tds.engines.common.media import encode_frames
-from tds.engines.diffusion import masks, tiling
+from tds.engines.diffusion import tiling
 from tds.engines.diffusion.pipelines import (
     UNION_EDGES,
     Pipelines,

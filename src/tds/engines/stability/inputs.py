@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from tds.engines.base import EngineError, Job
 from tds.engines.common import prompts
-from tds.engines.diffusion.masks import staging_mask  # cv2 and numpy only, no torch
+from tds.engines.common.masks import staging_mask
 from tds.engines.stability import frames
 from tds.engines.stability.client import File
 from tds.engines.stability.config import StabilitySettings

@@ -1,4 +1,5 @@
-"""The staging mask (where furniture may go) and soft-edged weights for pasting back."""
+"""The staging mask (where furniture may go) and soft-edged weights for pasting back: what
+the diffusion and stability engines share for staging."""
 
 from __future__ import annotations
 
