@@ -129,8 +129,8 @@ def start_tds_serve(
             return process, url
         except httpx.TransportError:
             if process.poll() is not None:
-                output = process.stdout.read() if process.stdout else ""
-                raise AssertionError(f"tds serve exited: {output}") from None
+                output, _ = process.communicate()  # reads and closes its pipe
+                raise AssertionError(f"tds serve exited: {output or ''}") from None
             time.sleep(0.1)
     process.kill()
     raise AssertionError("tds serve did not answer /healthz in 30 s")
