@@ -22,8 +22,11 @@ MIN_EDGE_SHARE = 0.001
 
 def edge_map(rgb: np.ndarray) -> np.ndarray:
     """Canny (after its customary Gaussian, σ = 1) with fixed thresholds."""
-    grey = cv2.GaussianBlur(cv2.cvtColor(rgb.astype(np.uint8), cv2.COLOR_RGB2GRAY), (0, 0), 1.0)
-    edges: np.ndarray = cv2.Canny(grey, 30, 90) > 0
+    return _edges(cv2.cvtColor(rgb.astype(np.uint8), cv2.COLOR_RGB2GRAY))
+
+
+def _edges(grey: np.ndarray) -> np.ndarray:
+    edges: np.ndarray = cv2.Canny(cv2.GaussianBlur(grey, (0, 0), 1.0), 30, 90) > 0
     return edges
 
 
@@ -38,17 +41,22 @@ def fidelity_score(source: Image.Image, output: Image.Image) -> float | None:
     """The render's geometry score (0–1, three decimals), or None for an input without lines."""
     scale = min(1.0, SCORE_SIDE / max(source.size))
     size = (max(1, round(source.width * scale)), max(1, round(source.height * scale)))
-    a = edge_map(_array(source, size))
+    a = _edges(_grey(source, size))
     if a.mean() < MIN_EDGE_SHARE:
         return None
-    return round(_f1(a, edge_map(_array(output, size)), TOLERANCE), 3)
+    return round(_f1(a, _edges(_grey(output, size)), TOLERANCE), 3)
 
 
-def _array(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
-    rgb = image if image.mode == "RGB" else image.convert("RGB")
-    if rgb.size != size:
-        rgb = rgb.resize(size, Image.Resampling.BOX)
-    return np.asarray(rgb)
+def _grey(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    """Luma at `size`: an integer reduce() first, then grey, then the rest (a 4k image in
+    ~15 ms on one core, several times faster than resizing it whole)."""
+    factor = min(image.width // size[0], image.height // size[1])
+    if factor > 1:
+        image = image.reduce(factor)
+    grey = image.convert("L")
+    if grey.size != size:
+        grey = grey.resize(size, Image.Resampling.BOX)
+    return np.asarray(grey)
 
 
 def _f1(a: np.ndarray, b: np.ndarray, tolerance: int) -> float:

@@ -246,6 +246,22 @@ def clean_image(data: bytes, *, max_bytes: int, max_pixels: int) -> CleanImage:
 
 
 def _clean(data: bytes, max_pixels: int) -> CleanImage:
+    clean, as_jpeg = _decode(data, max_pixels)
+    try:
+        encoded = _encode(clean, as_jpeg=as_jpeg)
+    except Exception as exc:
+        log.info("image encoding failed: %s: %s", type(exc).__name__, exc)
+        raise InvalidImage(
+            "The image could not be re-encoded; re-export it as PNG or JPEG."
+        ) from None
+    if as_jpeg:
+        return CleanImage(encoded, "image/jpeg", "jpg", clean.width, clean.height, clean)
+    return CleanImage(encoded, "image/png", "png", clean.width, clean.height, clean)
+
+
+def _decode(data: bytes, max_pixels: int) -> tuple[Image.Image, bool]:
+    """The pixels in a brand-new RGB image (no `info`: EXIF, ICC, text, comment), and whether
+    the file was a JPEG."""
     with _open(data, max_pixels) as im:
         _check_geometry(im, max_pixels)
         if _frame_count(im) > 1:
@@ -263,21 +279,29 @@ def _clean(data: bytes, max_pixels: int) -> CleanImage:
         try:
             ImageOps.exif_transpose(im, in_place=True)
             rgb = _to_rgb(im)
-            # A brand-new image carries no `info` (EXIF, ICC, text, comment) into the encoder.
             clean = Image.new("RGB", rgb.size)
             clean.paste(rgb)
-            del rgb
-            encoded = _encode(clean, as_jpeg=as_jpeg)
         except Exception as exc:
             log.info("image conversion failed: %s: %s", type(exc).__name__, exc)
             raise InvalidImage(
                 "The image could not be converted to RGB; it may be corrupt or use an unusual "
                 "color mode. Re-export it as an 8-bit RGB PNG or JPEG."
             ) from None
+    return clean, as_jpeg
 
-    if as_jpeg:
-        return CleanImage(encoded, "image/jpeg", "jpg", clean.width, clean.height, clean)
-    return CleanImage(encoded, "image/png", "png", clean.width, clean.height, clean)
+
+def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> Image.Image:
+    """The same gate as `clean_image` for images that are never stored as they came (a model
+    provider's output, which the render encodes itself): checked and decoded, not re-encoded."""
+    if len(data) > max_bytes:
+        raise _too_large(max_bytes)
+    try:
+        return _decode(data, max_pixels)[0]
+    except (InvalidImage, PayloadTooLarge):
+        raise
+    except Exception as exc:
+        log.info("image rejected: %s: %s", type(exc).__name__, exc)
+        raise InvalidImage("The image could not be read; it may be corrupt.") from None
 
 
 class ImageCleaner:
