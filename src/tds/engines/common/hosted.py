@@ -15,7 +15,7 @@ from collections.abc import Callable
 from PIL import Image
 
 from tds.engines.base import EngineError, EngineUnavailable
-from tds.engines.common.images import resize
+from tds.engines.common.images import quick_resize
 from tds.engines.common.settings import EngineSettings
 from tds.exceptions import TdsError
 from tds.images.intake import decode_image
@@ -99,4 +99,4 @@ def output_image(data: bytes, width: int, height: int) -> Image.Image:
         image = decode_image(data, max_bytes=MAX_OUTPUT_BYTES, max_pixels=MAX_OUTPUT_PIXELS)
     except TdsError as error:
         raise EngineError(f"the provider answered an unusable image ({error.message})") from None
-    return image if image.size == (width, height) else resize(image, (width, height))
+    return quick_resize(image, (width, height))

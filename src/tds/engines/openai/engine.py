@@ -45,7 +45,7 @@ from tds.engines.base import (
     Progress,
 )
 from tds.engines.common import hosted, prompts
-from tds.engines.common.images import resize
+from tds.engines.common.images import quick_resize
 from tds.engines.openai import models
 from tds.engines.openai.config import OpenAISettings
 
@@ -267,7 +267,9 @@ def _shrink(image: Image.Image, size: tuple[int, int]) -> Image.Image:
     scale = max(size[0] / image.width, size[1] / image.height)
     if scale >= 1:
         return image
-    return resize(image, (max(1, round(image.width * scale)), max(1, round(image.height * scale))))
+    return quick_resize(
+        image, (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
+    )
 
 
 def _fit(data: bytes, answered: tuple[int, int], job: Job) -> tuple[Image.Image, list[str]]:

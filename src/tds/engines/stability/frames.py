@@ -18,6 +18,7 @@ from PIL import Image, ImageStat
 
 from tds.engines.base import EngineError
 from tds.engines.common import hosted
+from tds.engines.common.images import quick_resize
 
 # The whole request must stay under Stability's 10 MiB; the image gets most of it.
 MAX_IMAGE_BYTES = 9 * 1024 * 1024
@@ -56,14 +57,14 @@ class Frame:
     def picture(self, image: Image.Image) -> Image.Image:
         """`image` as sent: resized to the frame, on its padding when there is any."""
         if not self.padded:
-            return image.convert("RGB").resize(self.sent, Image.Resampling.LANCZOS)
+            return quick_resize(image, self.sent)
         sx, sy = self.sent[0] / self.canvas[0], self.sent[1] / self.canvas[1]
         left, top, right, bottom = self.box
         inner = (round(left * sx), round(top * sy), round(right * sx), round(bottom * sy))
         fill = tuple(round(value) for value in ImageStat.Stat(image.convert("RGB")).mean)
         canvas = Image.new("RGB", self.sent, fill)
         size = (max(1, inner[2] - inner[0]), max(1, inner[3] - inner[1]))
-        canvas.paste(image.convert("RGB").resize(size, Image.Resampling.LANCZOS), inner[:2])
+        canvas.paste(quick_resize(image, size), inner[:2])
         return canvas
 
     def output(self, data: bytes) -> Image.Image:
