@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from tds.catalogue import output_size
-from tds.engines.base import Job, Output
+from tds.engines.base import Job, JobCanceled, Output
 
 TESTS = Path(__file__).parents[1]
 
@@ -67,3 +67,39 @@ def saturation(a: np.ndarray) -> float:
 def sharpness(a: np.ndarray) -> float:
     grey = cv2.cvtColor(a.astype(np.uint8), cv2.COLOR_RGB2GRAY)
     return float(cv2.Laplacian(grey, cv2.CV_64F).var())
+
+
+class Clock:
+    """Fake time for engines that wait (429s, polls): sleeping advances it at once."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+class Recorder:
+    """A progress callback that records reports and can cancel at a given report."""
+
+    def __init__(self, cancel_at: int | None = None) -> None:
+        self.reports: list[tuple[int, int]] = []
+        self.cancel_at = cancel_at
+
+    def __call__(self, done: int, total: int) -> None:
+        self.reports.append((done, total))
+        if self.cancel_at is not None and len(self.reports) >= self.cancel_at:
+            raise JobCanceled
+
+    def check(self) -> None:
+        """Reports count up, never past their total, and end at it."""
+        assert self.reports, "no progress was reported"
+        dones = [done for done, _ in self.reports]
+        assert dones == sorted(dones), self.reports
+        assert all(0 <= done <= total for done, total in self.reports), self.reports
+        assert self.reports[-1][0] == self.reports[-1][1], self.reports

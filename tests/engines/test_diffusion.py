@@ -42,6 +42,7 @@ from tds.engines.diffusion.config import DiffusionConfig
 from tds.engines.diffusion.engine import DiffusionEngine
 from tds.engines.diffusion.pipelines import ModelMissing, denoise_steps
 from tests.engines import tiny_diffusion
+from tests.engines.helpers import Recorder
 
 # diffusers' schedulers call np.array(tensor), which torch 2.13 answers with this
 # DeprecationWarning under numpy 2; it is theirs, harmless, and every test would fail on it.
@@ -113,26 +114,6 @@ def empty_room(size: int = 64) -> Image.Image:
     cv2.rectangle(image, (36, 18), (52, 34), (255, 255, 255), -1)
     cv2.line(image, (0, int(size * 0.62)), (size, int(size * 0.62)), (90, 70, 50), 1)
     return Image.fromarray(image, "RGB")
-
-
-class Recorder:
-    """A progress callback that records reports and can cancel at a given report."""
-
-    def __init__(self, cancel_at: int | None = None) -> None:
-        self.reports: list[tuple[int, int]] = []
-        self.cancel_at = cancel_at
-
-    def __call__(self, done: int, total: int) -> None:
-        self.reports.append((done, total))
-        if self.cancel_at is not None and len(self.reports) >= self.cancel_at:
-            raise JobCanceled
-
-    def check(self) -> None:
-        assert self.reports, "no progress was reported"
-        dones = [done for done, _ in self.reports]
-        assert dones == sorted(dones), self.reports
-        assert all(0 <= done <= total for done, total in self.reports), self.reports
-        assert self.reports[-1][0] == self.reports[-1][1], self.reports
 
 
 def job(kind: Kind = "render", size: tuple[int, int] = (72, 56), **fields: Any) -> Job:

@@ -35,6 +35,7 @@ from tds.engines.common import prompts
 from tds.engines.gemini import request
 from tds.engines.gemini.config import DEFAULT_BASE_URL, DEFAULT_MODEL, GeminiSettings
 from tds.engines.gemini.engine import GeminiEngine
+from tests.engines.helpers import Clock, Recorder
 from tests.support import fake_gemini
 from tests.support.fake_gemini import API_KEY, FakeGemini
 from tests.support.images import png_bytes
@@ -48,32 +49,6 @@ def fake() -> Iterator[FakeGemini]:
     server = FakeGemini()
     yield server
     server.close()
-
-
-class Clock:
-    """Fake time: sleeping advances it at once."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-class Recorder:
-    def __init__(self, cancel_at: int | None = None) -> None:
-        self.reports: list[tuple[int, int]] = []
-        self.cancel_at = cancel_at
-
-    def __call__(self, done: int, total: int) -> None:
-        self.reports.append((done, total))
-        if self.cancel_at is not None and len(self.reports) >= self.cancel_at:
-            raise JobCanceled
 
 
 def settings(fake: FakeGemini, **changes: Any) -> GeminiSettings:

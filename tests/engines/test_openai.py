@@ -28,6 +28,7 @@ from tds.engines.common import prompts
 from tds.engines.openai import models
 from tds.engines.openai.config import SERVED, OpenAISettings
 from tds.engines.openai.engine import OpenAIEngine
+from tests.engines.helpers import Clock, Recorder
 from tests.support import fake_openai
 from tests.support.fake_openai import KEY, FakeOpenAI, Reply
 from tests.support.http import poll
@@ -42,32 +43,6 @@ COLOUR = (180, 120, 60)
 def fake() -> Iterator[FakeOpenAI]:
     with FakeOpenAI(colour=COLOUR) as server:
         yield server
-
-
-class Clock:
-    """Fake time: sleeping advances it at once."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-class Recorder:
-    def __init__(self, cancel_at: int | None = None) -> None:
-        self.reports: list[tuple[int, int]] = []
-        self.cancel_at = cancel_at
-
-    def __call__(self, done: int, total: int) -> None:
-        self.reports.append((done, total))
-        if self.cancel_at is not None and len(self.reports) >= self.cancel_at:
-            raise JobCanceled
 
 
 def settings(fake: FakeOpenAI, **changes: Any) -> OpenAISettings:

@@ -29,6 +29,7 @@ from tds.engines.common.media import decode_frames, encode_frames
 from tds.engines.remote import inputs
 from tds.engines.remote.config import DEFAULT_MODELS, RemoteConfig
 from tds.engines.remote.engine import RemoteEngine, pick_output
+from tests.engines.helpers import Clock, Recorder
 
 TOKEN = "r8_test_token"
 
@@ -303,21 +304,6 @@ def fake() -> Iterator[Fake]:
     server.close()
 
 
-class Clock:
-    """Fake time for polling: sleeping advances it at once."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 def config(fake: Fake, scenario: str = "ok", **changes: Any) -> RemoteConfig:
     settings: dict[str, Any] = {
         "token": TOKEN,
@@ -342,17 +328,6 @@ def engine_for(fake: Fake, scenario: str = "ok", **changes: Any) -> tuple[Remote
     engine = RemoteEngine(config(fake, scenario, **changes), sleep=clock.sleep, clock=clock)
     engine.setup()
     return engine, clock
-
-
-class Recorder:
-    def __init__(self, cancel_at: int | None = None) -> None:
-        self.reports: list[tuple[int, int]] = []
-        self.cancel_at = cancel_at
-
-    def __call__(self, done: int, total: int) -> None:
-        self.reports.append((done, total))
-        if self.cancel_at is not None and len(self.reports) >= self.cancel_at:
-            raise JobCanceled
 
 
 def viewport() -> Image.Image:

@@ -21,6 +21,7 @@ from tds.engines.common import hosted, prompts
 from tds.engines.stability import frames, inputs
 from tds.engines.stability.config import KINDS, StabilitySettings
 from tds.engines.stability.engine import StabilityEngine
+from tests.engines.helpers import Clock, Recorder
 from tests.support import fake_stability
 from tests.support.fake_stability import KEY, FakeStability, Outcome
 from tests.support.images import png_bytes
@@ -36,32 +37,6 @@ def fake() -> Iterator[FakeStability]:
     server = FakeStability()
     yield server
     server.close()
-
-
-class Clock:
-    """Fake time: sleeping advances it at once."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
-class Recorder:
-    def __init__(self, cancel_at: int | None = None) -> None:
-        self.reports: list[tuple[int, int]] = []
-        self.cancel_at = cancel_at
-
-    def __call__(self, done: int, total: int) -> None:
-        self.reports.append((done, total))
-        if self.cancel_at is not None and len(self.reports) >= self.cancel_at:
-            raise JobCanceled
 
 
 def settings(fake: FakeStability, **changes: Any) -> StabilitySettings:
