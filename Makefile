@@ -50,10 +50,12 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy src
 
-# API overhead, then the dispatch paths (the latter needs PostgreSQL and Redis, as the tests do).
+# API overhead, the dispatch paths (they need PostgreSQL and Redis, as the tests do), then what
+# tds adds to each hosted provider's round trip (against the loopback fakes).
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/api_overhead.py
 	$(BIN)/python bench/throughput.py
+	$(BIN)/python bench/engine_hosted.py
 
 clean:
 	rm -rf $(VENV) .tds-data .pytest_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -23,12 +24,11 @@ def resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
 
 
 def quick_resize(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """For what goes to a hosted model and what comes back: bicubic when enlarging, box after
-    an integer reduce when shrinking; several times faster than Lanczos at 2k and 4k, and the
-    model's own pixels are the detail that matters."""
+    """For what goes to a hosted model and what comes back: OpenCV's bicubic when enlarging
+    and area average when shrinking, about twice as fast as Pillow's and several times Lanczos
+    at 2k and 4k; the model's own pixels are the detail that matters."""
     if image.size == size:
         return image
-    rgb = image.convert("RGB")
-    if size[0] < rgb.width and size[1] < rgb.height:
-        return rgb.resize(size, Image.Resampling.BOX, reducing_gap=2.0)
-    return rgb.resize(size, Image.Resampling.BICUBIC)
+    shrink = size[0] < image.width and size[1] < image.height
+    method = cv2.INTER_AREA if shrink else cv2.INTER_CUBIC
+    return Image.fromarray(cv2.resize(np.asarray(image.convert("RGB")), size, interpolation=method))
