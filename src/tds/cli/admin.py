@@ -22,6 +22,9 @@ app = typer.Typer(help="Manage accounts, credits, plans and API keys.", no_args_
 
 Email = Annotated[str, typer.Option("--email", help="The account's email address.")]
 PLAN_HELP = f"Plan: {', '.join(PLANS)}."
+# tds.credits.ledger.MAX_CREDITS, written out so that `tds` starts without the database stack (a
+# test checks they agree); the ledger refuses a grant past it anyway.
+MAX_CREDITS = 10**9
 
 
 def _write(function: Callable[[Session, bytes], T]) -> T:
@@ -73,7 +76,11 @@ def create_key(
     plan: Annotated[str | None, typer.Option(help=PLAN_HELP + " Default: free.")] = None,
     credits: Annotated[
         int | None,
-        typer.Option(min=0, help="Credits to grant (a new account otherwise gets its plan's)."),
+        typer.Option(
+            min=0,
+            max=MAX_CREDITS,
+            help="Credits to grant (a new account otherwise gets its plan's).",
+        ),
     ] = None,
     name: Annotated[str, typer.Option(help="A label for the key.")] = "API key",
 ) -> None:
@@ -93,7 +100,8 @@ def create_key(
 
 @app.command()
 def grant(
-    email: Email, credits: Annotated[int, typer.Option(min=1, help="Credits to add.")]
+    email: Email,
+    credits: Annotated[int, typer.Option(min=1, max=MAX_CREDITS, help="Credits to add.")],
 ) -> None:
     """Add credits to an account."""
     from tds.accounts import service as accounts

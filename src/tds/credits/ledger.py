@@ -4,6 +4,12 @@ A render holds its cost when accepted, with one conditional UPDATE, so the balan
 below zero whatever the concurrency. The hold is later resolved exactly once: captured when the
 engine succeeds, released when it fails, is canceled, times out or the server restarts. Each
 function takes the caller's session and does not commit: the caller's unit of work does.
+
+Every amount is an int of at most MAX_CREDITS (a grant at least 1, a hold at least 0), and a
+grant is refused when it would take an account's credits plus credits_held past MAX_CREDITS
+(holds, captures and releases only move credits between the two, so neither can pass it). The
+columns are 32-bit INTEGER on PostgreSQL, and SQLite turns an overflowing integer into a float:
+the bound stays far inside both.
 """
 
 from __future__ import annotations
@@ -14,10 +20,14 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from tds.exceptions import InsufficientCredits
+from tds.exceptions import InsufficientCredits, InvalidRequest, NotFound
 from tds.kit.db import utcnow
 from tds.kit.ids import new_id
 from tds.models import Account, Hold, LedgerEntry
+
+# The most credits an account may have, available and held together: well under 2**31 - 1, the
+# largest INTEGER on PostgreSQL (and SQLite's 2**63 - 1), so no sum the ledger makes can overflow.
+MAX_CREDITS = 10**9
 
 # Prepared Core statements run on the session's connection: every render runs these twice, and
 # the ORM's unit of work and per-call statement building cost more than the SQL itself.
@@ -28,6 +38,14 @@ _ADD = (
         credits=Account.credits + bindparam("p_credits"),
         credits_held=Account.credits_held + bindparam("p_held"),
     )
+)
+_GRANT = (
+    update(Account)
+    .where(
+        Account.id == bindparam("p_account"),
+        Account.credits + Account.credits_held <= bindparam("p_room"),
+    )
+    .values(credits=Account.credits + bindparam("p_amount"))
 )
 _HOLD = (
     update(Account)
@@ -81,10 +99,43 @@ def _add_to_account(session: Session, account_id: str, credits: int, held: int) 
     )
 
 
+def check_amount(amount: object, *, least: int = 1, param: str = "credits") -> int:
+    """`amount` when it is an int from `least` to MAX_CREDITS, else InvalidRequest."""
+    if (
+        isinstance(amount, bool)
+        or not isinstance(amount, int)
+        or not least <= amount <= MAX_CREDITS
+    ):
+        raise InvalidRequest(
+            f"A credit amount must be a whole number from {least} to {MAX_CREDITS:,}; "
+            f"got {amount!r}.",
+            param=param,
+        )
+    return amount
+
+
 def grant(session: Session, account_id: str, amount: int, note: str = "") -> None:
-    if amount <= 0:
-        raise ValueError("a grant must be positive")
-    _add_to_account(session, account_id, amount, 0)
+    """Add `amount` credits; InvalidRequest, with nothing changed, past MAX_CREDITS."""
+    check_amount(amount)
+    changed = (
+        session.connection()
+        .execute(
+            _GRANT,
+            {"p_account": account_id, "p_amount": amount, "p_room": MAX_CREDITS - amount},
+        )
+        .rowcount
+    )
+    if changed != 1:
+        row = session.execute(
+            select(Account.credits, Account.credits_held).where(Account.id == account_id)
+        ).first()
+        if row is None:
+            raise NotFound(f"No account with the id {account_id}.")
+        raise InvalidRequest(
+            f"Granting {amount:,} credits would take the account past the maximum of "
+            f"{MAX_CREDITS:,} (it has {row.credits:,} available and {row.credits_held:,} held).",
+            param="credits",
+        )
     _entry(session, account_id, amount, "grant", note=note)
 
 
@@ -92,6 +143,7 @@ def hold(
     session: Session, account_id: str, amount: int, *, expires_at: datetime, render_id: str
 ) -> str:
     """Set `amount` aside for a render; InsufficientCredits when the balance is short."""
+    check_amount(amount, least=0, param="cost")  # a free hold moves nothing, harmlessly
     connection = session.connection()
     row = connection.execute(_HOLD, {"p_account": account_id, "p_amount": amount}).first()
     if row is None:
