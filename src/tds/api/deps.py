@@ -9,6 +9,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPBearer
 
 from tds.api.runtime import Runtime
+from tds.api.text import NUL, NUL_MESSAGE
 from tds.exceptions import InvalidApiKey, InvalidRequest
 from tds.keys import service as keys
 from tds.keys import tokens
@@ -30,15 +31,22 @@ RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 
 
 class ApiKey(HTTPBearer):
-    """What every /api/v1 request passes: known query parameters, then the caller, from a
-    bearer API key only (never a cookie); 401 with one body otherwise.
+    """What every /api/v1 request passes: known query parameters, no NUL byte in the path or
+    the query, then the caller, from a bearer API key only (never a cookie); 401 with one body
+    otherwise.
 
     One dependency that is also the OpenAPI security scheme: each dependency FastAPI solves
     costs the hot path a resolution of its own."""
 
     async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
-        if request.scope["query_string"]:
+        scope = request.scope
+        query: bytes = scope["query_string"]
+        if query:
             check_query_params(request)
+            if b"%00" in query or b"\x00" in query:
+                check_no_nul(request)
+        if NUL in scope["path"] or b"%00" in scope.get("raw_path", b""):
+            check_no_nul(request)
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not tokens.is_well_formed(token):
@@ -93,6 +101,20 @@ def check_query_params(request: Request) -> None:
                 f"Unknown query parameter {name!r}; this endpoint takes: {accepted}.",
                 param=name,
             )
+
+
+def check_no_nul(request: Request) -> None:
+    """Refuse a NUL byte in a path id or a query parameter (name or value): PostgreSQL cannot
+    compare one with a text column. Called only when the raw path or query holds one."""
+    for name, value in request.path_params.items():
+        if NUL in str(value):
+            raise InvalidRequest(f"{name}: {NUL_MESSAGE}.", param=name)
+    for name, value in request.query_params.multi_items():
+        if NUL in name or NUL in value:
+            param = name.replace(NUL, "")
+            raise InvalidRequest(f"{param}: {NUL_MESSAGE}.", param=param)
+    if NUL in request.scope["path"]:
+        raise InvalidRequest(f"The request path {NUL_MESSAGE}.")
 
 
 def _query_names(dependant: Dependant) -> set[str]:

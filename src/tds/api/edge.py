@@ -1,6 +1,7 @@
 """The one pure-ASGI layer around the whole stack, Starlette's 500 handler included, so every
 answer passes it: it sets the request id (and returns it in `X-Request-Id`), adds the security
-headers, and counts the answer with its final status and duration.
+headers (and `Cache-Control: no-store` where the answer sets none), and counts the answer
+with its final status and duration.
 
 One layer rather than one per concern: each layer costs every request a call and a `send`
 wrapper, and /api/v1/me is short enough for that to show.
@@ -15,6 +16,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from tds.api.headers import add_security_headers
 from tds.api.metrics import Metrics
 from tds.kit import request_id
+
+# Answers are private unless they say otherwise: /api/v1 JSON and the signed-in dashboard's pages
+# must never sit in a shared cache or the browser's history. /files/ and /static keep their own
+# (long-lived) caching and get nothing here.
+NO_STORE = (b"cache-control", b"no-store")
+_OWN_CACHING = ("/files/", "/static/")
 
 
 class Edge:
@@ -31,18 +38,24 @@ class Edge:
         rid = request_id.incoming(scope["headers"]) or request_id.new_request_id()
         id_header = (request_id.HEADER_KEY, rid.encode("ascii"))
         path: str = scope["path"]
+        no_store = not path.startswith(_OWN_CACHING)
         status = "none"  # the client left before an answer started
 
         async def send_answer(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = str(message["status"])
-                headers = [
-                    (name, value)
-                    for name, value in message.get("headers", [])
-                    if name.lower() != request_id.HEADER_KEY
-                ]
+                headers = []
+                cached = False
+                for name, value in message.get("headers", []):
+                    lower = name.lower()
+                    if lower == request_id.HEADER_KEY:
+                        continue
+                    cached = cached or lower == b"cache-control"
+                    headers.append((name, value))
                 headers.append(id_header)
+                if no_store and not cached:
+                    headers.append(NO_STORE)
                 add_security_headers(path, headers)
                 message["headers"] = headers
             await send(message)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from pydantic.config import JsonDict
 
 from tds import catalogue
+from tds.api.text import Text
 from tds.catalogue import Kind, Resolution
 from tds.engines.base import RenderOptions
 from tds.models.render import RenderStatus
@@ -47,32 +48,32 @@ class RenderCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [SEED_EXAMPLE]})
 
-    image_url: str | None = Field(
+    image_url: Text | None = Field(
         default=None,
         max_length=2048,
         description="An image already hosted (http/https, port 80/443), or a URL from /uploads.",
     )
-    image_base64: str | None = Field(
+    image_base64: Text | None = Field(
         default=None, description="A PNG, JPEG or WebP image, base64 or a data: URI."
     )
-    render_id: str | None = Field(
+    render_id: Text | None = Field(
         default=None,
         max_length=32,
         description="A previous render to work from (refine, enhance, staging, video).",
     )
     kind: Kind = DEFAULTS.kind
-    scene_type: str = Field(default=DEFAULTS.scene_type, description="See GET /api/v1/styles.")
+    scene_type: Text = Field(default=DEFAULTS.scene_type, description="See GET /api/v1/styles.")
     resolution: Resolution = Field(
         default=DEFAULTS.resolution,
         description="Long edge 1024, 2048 or 4096 px; aspect ratio kept.",
     )
-    architectural_style: str | None = Field(
+    architectural_style: Text | None = Field(
         default=DEFAULTS.architectural_style, description="See GET /api/v1/styles."
     )
-    lighting: str | None = Field(default=DEFAULTS.lighting, description="See GET /api/v1/styles.")
-    prompt: str = Field(default=DEFAULTS.prompt, max_length=2000)
-    negative_prompt: str = Field(default=DEFAULTS.negative_prompt, max_length=2000)
-    source: str = Field(
+    lighting: Text | None = Field(default=DEFAULTS.lighting, description="See GET /api/v1/styles.")
+    prompt: Text = Field(default=DEFAULTS.prompt, max_length=2000)
+    negative_prompt: Text = Field(default=DEFAULTS.negative_prompt, max_length=2000)
+    source: Text = Field(
         default="api",
         pattern=r"^[a-z0-9_-]{1,32}$",
         description="Where the request comes from: api, web, sketchup, rhino, revit, autocad…",
@@ -89,7 +90,7 @@ class RenderCreate(BaseModel):
     strength: float | None = Field(  # null is the default too: earlier clients send it
         default=DEFAULTS.strength, ge=0, le=1, description="How far refine moves from its parent."
     )
-    input_type: str | None = Field(
+    input_type: Text | None = Field(
         default=DEFAULTS.input_type, description="viewport, sketch or photo."
     )
     min_fidelity: float | None = Field(

@@ -5,13 +5,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tds.api.text import Text
+
 
 class UploadCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"image_base64": "iVBORw0KGgo…"}]}
     )
 
-    image_base64: str = Field(description="A PNG, JPEG or WebP image, base64 or a data: URI.")
+    image_base64: Text = Field(description="A PNG, JPEG or WebP image, base64 or a data: URI.")
 
 
 class Upload(BaseModel):

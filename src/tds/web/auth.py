@@ -11,6 +11,7 @@ from tds.accounts import passwords
 from tds.accounts import service as accounts
 from tds.api.deps import RuntimeDep
 from tds.api.runtime import Runtime
+from tds.api.text import NUL
 from tds.catalogue import DEFAULT_PLAN, PLANS
 from tds.exceptions import InvalidRequest, RateLimited
 from tds.web import sessions
@@ -30,6 +31,7 @@ from tds.web.templating import page
 router = APIRouter()
 
 WRONG = "Wrong email or password."
+NUL_EMAIL = "An email address cannot contain a NUL byte (\\x00)."
 
 
 def _safe_next(target: str) -> str:
@@ -86,6 +88,8 @@ async def login(
     next: Annotated[str, Form()] = "/studio",
 ) -> Response:
     _check_form(request, csrf_token)
+    if NUL in email:  # PostgreSQL cannot compare one with a text column
+        return _form(request, "login.html", status_code=400, error=NUL_EMAIL, next=next)
     address = request.client.host if request.client else "unknown"
     try:  # per address and per account; unknown emails count the same
         await rt.login_limiter.acquire(f"address:{address}")
@@ -117,6 +121,8 @@ async def signup(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     _check_form(request, csrf_token)
+    if NUL in email:  # PostgreSQL cannot store one in a text column
+        return _form(request, "signup.html", status_code=400, error=NUL_EMAIL)
     try:
         account = await rt.db.run_write(accounts.sign_up, email, password)
     except InvalidRequest as error:
