@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -11,6 +12,25 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
+_OWN_FILES = ("tds.db", "secret.key", "demo-key.txt")  # a data dir that holds one of these is tds's
+
+
+def _tighten(path: Path) -> None:
+    """Take group and other permissions off `path` where it has any (never widens)."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            path.chmod(mode & ~0o077)
+    except FileNotFoundError:
+        pass
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """The file behind a SQLite URL; None for other databases, memory and URI filenames."""
+    scheme, _, rest = url.partition(":///")
+    if not scheme.startswith("sqlite") or not rest or "?" in rest or rest.startswith(":memory:"):
+        return None
+    return Path(rest)
 
 
 class Settings(BaseSettings):
@@ -132,7 +152,15 @@ class Settings(BaseSettings):
     )
 
     def prepare_data_dir(self) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        """Create the data dir private (0700); narrow one tds made before, and its SQLite files
+        (`kit.db` creates a new database 0600). Permissions are only ever narrowed."""
+        existed = self.data_dir.is_dir()
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not existed or any((self.data_dir / name).exists() for name in _OWN_FILES):
+            _tighten(self.data_dir)
+        database = _sqlite_file(self.sqlalchemy_url)
+        for suffix in ("", "-wal", "-shm", "-journal") if database else ():
+            _tighten(Path(f"{database}{suffix}"))
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import os
 import threading
 from collections import namedtuple
 from collections.abc import Callable
@@ -49,6 +51,18 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@event.listens_for(Engine, "do_connect")
+def _private_sqlite_file(dialect: Dialect, _record: Any, cargs: Any, cparams: Any) -> None:
+    """Every engine's (Alembic's too): a new SQLite file is created 0600 before SQLite opens
+    it, and its -wal and -shm files take the main file's mode."""
+    if dialect.name != "sqlite" or not cargs or cparams.get("uri"):
+        return
+    name = str(cargs[0])
+    if name and not name.startswith((":memory:", "file:")):
+        with contextlib.suppress(OSError):  # SQLite reports what is wrong with the path itself
+            os.close(os.open(name, os.O_RDONLY | os.O_CREAT, 0o600))
 
 
 def make_engine(url: str, *, immediate: bool = True) -> Engine:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from pathlib import Path
 
 
@@ -12,10 +13,15 @@ def load_or_create(configured: str | None, data_dir: Path) -> bytes:
         return configured.encode()
     path = data_dir / "secret.key"
     try:
-        return path.read_bytes().strip()
+        value = path.read_bytes().strip()
     except FileNotFoundError:
         pass
-    data_dir.mkdir(parents=True, exist_ok=True)
+    else:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:  # a file from before tds made it private
+            path.chmod(mode & ~0o077)
+        return value
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     value = secrets.token_urlsafe(48).encode()
     # O_EXCL: when two processes start at once, one writes and both read the winner's secret.
     try:
