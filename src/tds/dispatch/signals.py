@@ -120,7 +120,7 @@ class FinishedListener:
 
     def _listen(self) -> None:
         while not self._stop.is_set():
-            pubsub = self._signals.client.pubsub(  # type: ignore[no-untyped-call]
+            pubsub = self._signals.client.pubsub(  # type: ignore[no-untyped-call, unused-ignore]
                 ignore_subscribe_messages=True
             )
             try:
