@@ -36,8 +36,14 @@ def check_allowed(principal: Principal, body: RenderCreate, engine_kinds: frozen
         )
 
 
-def check_engine_takes(engines: EngineRouter, options: RenderOptions, image: CleanImage) -> None:
-    """Refuse, before anything is held, an input the kind's engine says it cannot serve."""
-    engine = engines.for_kind(options.kind)
-    if isinstance(engine, Refusing) and (reason := engine.refusal(options, image.image)):
+def refusing_engine(engines: EngineRouter, kind: Kind) -> Refusing | None:
+    """The kind's engine when it can refuse an input before anything is held (the preview
+    engine and a sketch); None for the others, which then cost the request nothing here."""
+    engine = engines.for_kind(kind)
+    return engine if isinstance(engine, Refusing) else None
+
+
+def check_engine_takes(engine: Refusing, options: RenderOptions, image: CleanImage) -> None:
+    """Refuse an input the engine says it cannot serve (it looks at the pixels: a thread)."""
+    if reason := engine.refusal(options, image.image):
         raise KindUnavailable(reason, param="input_type")

@@ -78,8 +78,9 @@ class Submitter:
             raise _queue_full()
         image, parent = await self._source(principal, body, base)
         options = body.options(seed=secrets.randbelow(2**31))
-        if image is not None:
-            await anyio.to_thread.run_sync(policy.check_engine_takes, self.engines, options, image)
+        refuser = policy.refusing_engine(self.engines, options.kind)
+        if image is not None and refuser is not None:
+            await anyio.to_thread.run_sync(policy.check_engine_takes, refuser, options, image)
         render_id = new_id("rnd")
         create = functools.partial(
             lifecycle.create,
