@@ -130,7 +130,42 @@ class Settings(BaseSettings):
     )
     login_rate_limit: str = Field(
         default="10/minute",
-        description="Dashboard log-in attempts per address and per email (shared like rate_limit).",
+        description="Dashboard log-in attempts per client address, and failed log-ins per email "
+        "from one address (shared like rate_limit).",
+    )
+    auth_failure_rate_limit: str = Field(
+        default="30/minute",
+        description="Failed authentications (unknown or revoked API keys, wrong passwords) per "
+        "client address before it gets 429 without a database read (shared like rate_limit).",
+    )
+    signup: Literal["open", "closed"] = Field(
+        default="open",
+        description="open: anyone may sign up on the dashboard; closed: accounts are made only "
+        "with `tds admin create-key` (emails are not verified yet).",
+    )
+    signup_rate_limit: str = Field(
+        default="5/hour", description="Dashboard sign-ups per client address."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks of reverse proxies whose X-Forwarded-For and "
+        'X-Forwarded-Proto are believed, as JSON: ["127.0.0.1", "10.0.0.0/8"]. Empty: none.',
+    )
+    http_max_header_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Largest request line plus headers, in bytes."
+    )
+    http_max_headers: int = Field(default=100, ge=8, description="Most headers in one request.")
+    http_header_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest a request's line and headers may take to arrive."
+    )
+    http_keep_alive_seconds: float = Field(
+        default=5.0, gt=0, description="How long an idle keep-alive connection stays open."
+    )
+    http_min_body_bytes_per_second: int = Field(
+        default=1024,
+        ge=1,
+        description="Slowest a request body may arrive, on average, once the header timeout has "
+        "passed; slower connections are closed.",
     )
     auth_cache_seconds: float = Field(
         default=5.0,
