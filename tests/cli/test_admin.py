@@ -16,8 +16,10 @@ from tests.support.db import reading
 from tests.support.servers import LiveServer, make_settings
 
 
-def tds(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = os.environ | {"TDS_DATA_DIR": str(data_dir)}
+def tds(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = os.environ | {"TDS_DATA_DIR": str(data_dir)} | (env or {})
     return subprocess.run(
         [sys.executable, "-m", "tds", *args], env=env, capture_output=True, text=True, timeout=60
     )
@@ -77,6 +79,10 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
     admin = tds(tmp_path, "admin", "--help")
     for command in ("create-key", "grant", "set-plan", "revoke-key"):
         assert command in admin.stdout
+    for command in ("create-key", "grant", "set-plan"):  # the pre-hijacking guard is explained
+        help_text = tds(tmp_path, "admin", command, "--help", env={"COLUMNS": "200"}).stdout
+        assert "--existing" in help_text
+        assert "never verified" in help_text
 
 
 def test_migrate_creates_the_schema_on_postgresql_and_is_idempotent(tmp_path: Path) -> None:

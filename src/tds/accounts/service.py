@@ -43,13 +43,40 @@ def get_by_email(session: Session, email: str) -> Account:
     return account
 
 
+def self_signed_up(account: Account) -> bool:
+    """Whether the account chose its own password on the dashboard's sign-up page. Nothing
+    verifies an email address yet, so anyone could have made such an account in someone else's
+    name; accounts made by an administrator have no password."""
+    return account.password_hash is not None
+
+
+def check_vouched(account: Account, *, existing: bool) -> None:
+    """Refuse to act for an administrator on a self-signed-up account unless they vouch for it
+    (`existing`): a key, credits or a plan given to it would go to whoever signed up with that
+    address, possibly an attacker who did so before its real owner (account pre-hijacking)."""
+    if existing or not self_signed_up(account):
+        return
+    raise InvalidRequest(
+        f"{account.email} signed itself up on the dashboard with a password it chose, and its "
+        "email address was never verified: anyone could have made this account in that name. "
+        "Nothing was changed. Pass --existing if you know the account belongs to this person.",
+        param="email",
+    )
+
+
 def ensure(
-    session: Session, email: str, *, plan: str | None = None, credits: int | None = None
+    session: Session,
+    email: str,
+    *,
+    plan: str | None = None,
+    credits: int | None = None,
+    existing: bool = False,
 ) -> tuple[Account, bool]:
     """The account for `email`, created if missing. Returns (account, created).
 
     A new account gets `credits` if given, else its plan's monthly credits. An existing one gets
-    `credits` added when given.
+    `credits` added when given; one that signed itself up is refused (`check_vouched`) unless
+    `existing` says the caller knows it belongs to this person.
     """
     account = find_by_email(session, email)
     created = account is None
@@ -66,13 +93,23 @@ def ensure(
         amount = PLANS[account.plan].monthly_credits if credits is None else credits
         if amount > 0:
             ledger.grant(session, account.id, amount, note="welcome credits")
-    elif credits:
-        ledger.grant(session, account.id, credits, note="granted by an administrator")
+    else:
+        check_vouched(account, existing=existing)
+        if credits:
+            ledger.grant(session, account.id, credits, note="granted by an administrator")
     if plan is not None:
         account.plan = check_plan(plan)
     session.flush()
     session.refresh(account)
     return account, created
+
+
+def get_vouched(session: Session, email: str, *, existing: bool) -> Account:
+    """The account for `email` (404 when there is none), refused like `ensure` when it signed
+    itself up and the caller does not vouch for it."""
+    account = get_by_email(session, email)
+    check_vouched(account, existing=existing)
+    return account
 
 
 def sign_up(session: Session, email: str, password: str) -> Account:

@@ -21,6 +21,20 @@ T = TypeVar("T")
 app = typer.Typer(help="Manage accounts, credits, plans and API keys.", no_args_is_help=True)
 
 Email = Annotated[str, typer.Option("--email", help="The account's email address.")]
+# Sign-up does not verify email addresses yet: anyone can make an account in a victim's name
+# first and wait for an administrator to attach a key, a plan or credits to it.
+Existing = Annotated[
+    bool,
+    typer.Option(
+        "--existing",
+        help=(
+            "Act on an account that signed itself up on the dashboard with its own password. "
+            "Its email address was never verified, so anyone could have made it: without this "
+            "flag such an account is refused. Pass it only if you know the account belongs to "
+            "this person."
+        ),
+    ),
+]
 PLAN_HELP = f"Plan: {', '.join(PLANS)}."
 # tds.credits.ledger.MAX_CREDITS, written out so that `tds` starts without the database stack (a
 # test checks they agree); the ledger refuses a grant past it anyway.
@@ -55,11 +69,14 @@ def issue_key(
     plan: str | None = None,
     credits: int | None = None,
     name: str = "API key",
+    existing: bool = False,
 ) -> str:
     from tds.accounts import service as accounts
     from tds.keys import service as keys
 
-    account, created = accounts.ensure(session, email, plan=plan, credits=credits)
+    account, created = accounts.ensure(
+        session, email, plan=plan, credits=credits, existing=existing
+    )
     _key, token = keys.create(session, account.id, name, secret)
     verb = "created" if created else "found"
     typer.echo(
@@ -83,16 +100,18 @@ def create_key(
         ),
     ] = None,
     name: Annotated[str, typer.Option(help="A label for the key.")] = "API key",
+    existing: Existing = False,
 ) -> None:
     """Create an API key (and the account if missing); print the key alone on stdout.
 
-    The key is shown only this once: store it now.
+    The key is shown only this once: store it now. An account that signed itself up on the
+    dashboard is refused without --existing (its email address was never verified).
 
     Example: tds admin create-key --email a@example.com --credits 100
     """
     token = _write(
         lambda session, secret: issue_key(
-            session, secret, email, plan=plan, credits=credits, name=name
+            session, secret, email, plan=plan, credits=credits, name=name, existing=existing
         )
     )
     typer.echo(token)
@@ -102,13 +121,14 @@ def create_key(
 def grant(
     email: Email,
     credits: Annotated[int, typer.Option(min=1, max=MAX_CREDITS, help="Credits to add.")],
+    existing: Existing = False,
 ) -> None:
-    """Add credits to an account."""
+    """Add credits to an account (one that signed itself up needs --existing)."""
     from tds.accounts import service as accounts
     from tds.credits import ledger
 
     def add(session: Session, _secret: bytes) -> str:
-        account = accounts.get_by_email(session, email)
+        account = accounts.get_vouched(session, email, existing=existing)
         ledger.grant(session, account.id, credits, note="granted by an administrator")
         session.refresh(account)
         return f"{account.email}: {account.credits} credits"
@@ -117,12 +137,14 @@ def grant(
 
 
 @app.command("set-plan")
-def set_plan(email: Email, plan: Annotated[str, typer.Option(help=PLAN_HELP)]) -> None:
-    """Move an account to another plan."""
+def set_plan(
+    email: Email, plan: Annotated[str, typer.Option(help=PLAN_HELP)], existing: Existing = False
+) -> None:
+    """Move an account to another plan (one that signed itself up needs --existing)."""
     from tds.accounts import service as accounts
 
     def move(session: Session, _secret: bytes) -> str:
-        account = accounts.get_by_email(session, email)
+        account = accounts.get_vouched(session, email, existing=existing)
         account.plan = accounts.check_plan(plan)
         return f"{account.email}: plan {account.plan}"
 
