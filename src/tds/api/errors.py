@@ -1,14 +1,21 @@
-"""One place that turns every failure into `{"error": {"code", "message", ...}}`."""
+"""One place that turns every failure into `{"error": {"code", "message", ...}}`.
+
+A browser asking the dashboard for a page gets a page instead: `install(app, pages=…)` is given
+the dashboard's renderer (tds.web.errors), which answers None for everything else, /api/v1
+included, so the API's errors stay JSON always.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -91,19 +98,49 @@ def _describe(errors: list[Any]) -> tuple[str, str | None]:
     return text + ("" if text.endswith(".") else "."), param
 
 
-def install(app: FastAPI) -> None:
+@dataclass(frozen=True)
+class Problem:
+    """An error as the handlers describe it, before it becomes JSON (or a page)."""
+
+    status: int
+    code: str
+    message: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def json(self) -> JSONResponse:
+        return JSONResponse(
+            error_body(self.code, self.message, **self.extra),
+            status_code=self.status,
+            headers=dict(self.headers),
+        )
+
+
+# The dashboard's error pages: a page for `request`, or None for the JSON answer.
+Pages = Callable[[Request, Exception, Problem], Awaitable[Response | None]]
+
+UNEXPECTED = "Something went wrong on our side; nothing was charged. Try again in a moment."
+
+
+def install(app: FastAPI, *, pages: Pages | None = None) -> None:
+    async def answer(request: Request, error: Exception, problem: Problem) -> Response:
+        if pages is not None and (page := await pages(request, error, problem)) is not None:
+            return page
+        return problem.json()
+
     @app.exception_handler(TdsError)
-    async def _tds_error(_request: Request, error: TdsError) -> JSONResponse:
-        return error_response(error)
+    async def _tds_error(request: Request, error: TdsError) -> Response:
+        problem = Problem(error.status, error.code, error.message, error.extra, error.headers)
+        return await answer(request, error, problem)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, error: RequestValidationError) -> Response:
         message, param = _describe(list(error.errors()))
         extra = {"param": param} if param else {}
-        return JSONResponse(error_body("invalid_request", message, **extra), status_code=400)
+        return await answer(request, error, Problem(400, "invalid_request", message, extra))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, error: StarletteHTTPException) -> Response:
         status = error.status_code
         code = _HTTP_CODES.get(status, "internal_error" if status >= 500 else "invalid_request")
         message = {
@@ -111,17 +148,10 @@ def install(app: FastAPI) -> None:
             405: "This endpoint does not accept that HTTP method; see /docs.",
             413: "The request body is too large.",
         }.get(status) or (str(error.detail) if error.detail else HTTPStatus(status).phrase)
-        return JSONResponse(
-            error_body(code, message), status_code=status, headers=dict(error.headers or {})
-        )
+        problem = Problem(status, code, message, headers=dict(error.headers or {}))
+        return await answer(request, error, problem)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, error: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(
-            error_body(
-                "internal_error",
-                "Something went wrong on our side; nothing was charged. Try again in a moment.",
-            ),
-            status_code=500,
-        )
+        return await answer(request, error, Problem(500, "internal_error", UNEXPECTED))

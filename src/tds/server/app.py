@@ -24,6 +24,7 @@ from tds.server.lifespan import running
 from tds.styles.endpoints import router as styles_router
 from tds.uploads.endpoints import router as uploads_router
 from tds.web import routes as web
+from tds.web.errors import error_page
 
 DESCRIPTION = """\
 One REST API from a CAD viewport to an architectural render.
@@ -88,7 +89,7 @@ def create_app(
             ],
             max_age=600,
         )
-    errors.install(app)
+    errors.install(app, pages=error_page)  # dashboard pages answer pages; /api/v1 JSON
     openapi.without_validation_422(app)
     # Outside everything else, Starlette's 500 handler included (which add_middleware cannot
     # reach): every answer has its id and security headers, and is counted with its final status.

@@ -10,14 +10,11 @@ from fastapi.staticfiles import StaticFiles
 
 from tds.api.deps import BaseUrl, RuntimeDep
 from tds.api.errors import error_response
-from tds.exceptions import Forbidden, LoginRequired
+from tds.exceptions import LoginRequired
 from tds.web import auth, gallery, settings, studio
 from tds.web.deps import OptionalUser
+from tds.web.errors import wants_page
 from tds.web.templating import page
-
-
-def _wants_html(request: Request) -> bool:
-    return "text/html" in request.headers.get("accept", "")
 
 
 def install(app: FastAPI) -> None:
@@ -42,14 +39,10 @@ def install(app: FastAPI) -> None:
         ]
         return page(request, "developers.html", user, base=base, engines=engines)
 
+    # Every other error a page meets is a page too: tds.web.errors.error_page, which create_app
+    # hands to tds.api.errors.install.
     @app.exception_handler(LoginRequired)
     async def _login_required(request: Request, error: LoginRequired) -> Response:
-        if _wants_html(request):
+        if wants_page(request):
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return error_response(error)
-
-    @app.exception_handler(Forbidden)
-    async def _forbidden(request: Request, error: Forbidden) -> Response:
-        if _wants_html(request):
-            return page(request, "error.html", None, status_code=403, error=error.message)
         return error_response(error)
