@@ -1,4 +1,5 @@
-# `make run` serves the API on embedded defaults; `make test` runs the whole suite.
+# `make run` serves the API on embedded defaults; `make run-gpu` serves it with the diffusion
+# engine on this machine's GPU, once `tds doctor` says it can; `make test` runs the whole suite.
 # Each makes its own virtual environment in .venv (Python 3.11+).
 
 PYTHON ?= python3
@@ -7,7 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench clean browser toolchains upscaler
+.PHONY: run run-gpu test lint bench clean browser toolchains upscaler
 
 $(VENV)/.installed-run: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +24,18 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed-run
 	touch $@
 
 run: $(VENV)/.installed-run
+	$(BIN)/tds serve --demo --host $(HOST) --port $(PORT)
+
+$(VENV)/.installed-gpu: pyproject.toml $(VENV)/.installed-run
+	$(BIN)/python -m pip install --quiet -e ".[gpu]"
+	touch $@
+
+# TDS_ENGINE defaults to diffusion here (set it to serve another engine, e.g. comfyui); the
+# models come from `tds models pull` (docs/engines.md). doctor exits 1, and make stops, when
+# the GPU, torch or a model is missing.
+run-gpu: export TDS_ENGINE ?= diffusion
+run-gpu: $(VENV)/.installed-gpu
+	$(BIN)/tds doctor
 	$(BIN)/tds serve --demo --host $(HOST) --port $(PORT)
 
 # The suites whose servers come from the `server`/`make_server` fixtures run a second time on

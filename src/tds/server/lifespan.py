@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 from tds.api.runtime import Runtime
 from tds.config import Settings
@@ -27,6 +27,7 @@ from tds.renders.executor import RenderExecutor
 from tds.storage import open_storage
 
 log = logging.getLogger("tds.server")
+DOCTOR_HINT = "The engines could not start: run `tds doctor` to see what this machine lacks."
 
 
 class Reaper:
@@ -85,18 +86,20 @@ def start(
     storage = open_storage(settings)  # first: a bucket that does not answer stops us here
     migrate.upgrade(settings.sqlalchemy_url)
     db = Database(settings.sqlalchemy_url)
-    engines = (
-        EngineRouter.single(engine)
-        if engine is not None
-        else EngineRouter.build(settings.engine, settings.engine_for, registry.load)
-    )
+    with _doctor_hint():
+        engines = (
+            EngineRouter.single(engine)
+            if engine is not None
+            else EngineRouter.build(settings.engine, settings.engine_for, registry.load)
+        )
     dispatcher: Dispatcher
     if settings.broker_url:  # Celery workers load the engines and run the renders
         from tds.dispatch.distributed import CeleryDispatcher
 
         dispatcher = CeleryDispatcher(settings, db)
     else:
-        engines.setup()
+        with _doctor_hint():
+            engines.setup()
         dispatcher = LocalDispatcher(
             RenderExecutor(db, storage, engines, settings),
             workers=settings.workers,
@@ -128,6 +131,16 @@ def start(
             # renders interrupted by the last shutdown resume here
             dispatcher.enqueue(job.render_id, job.account_id, job.max_in_flight)
     return runtime
+
+
+@contextmanager
+def _doctor_hint() -> Iterator[None]:
+    """An engine that cannot start stops the server; its error then says where to look."""
+    try:
+        yield
+    except Exception as error:
+        error.add_note(DOCTOR_HINT)
+        raise
 
 
 async def stop(runtime: Runtime) -> None:
