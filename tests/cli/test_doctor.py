@@ -3,11 +3,16 @@ why, with its exit status; and the server's start-up error pointing at it."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
+from typing import ClassVar
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -206,6 +211,99 @@ def test_an_engine_that_would_not_start_is_named_with_its_reason(doctor: CliRunn
     stability = next(line for line in engines if line.startswith("FAIL  stability:"))
     assert "TDS_STABILITY_API_KEY" in stability
     assert any(line.startswith("FAIL  nonesuch: unknown engine 'nonesuch'") for line in engines)
+
+
+class ComfyStandIn:
+    """A comfyui engine as the doctor sees one: its servers (config.urls) and workflows."""
+
+    name = "comfyui"
+    generative = True
+    description = "a stand-in"
+    kinds = frozenset({"render"})
+
+    def __init__(self) -> None:
+        image = SimpleNamespace(node="1", input="image")
+        self.config = SimpleNamespace(
+            urls=os.environ["STAND_IN_URLS"].split(","), request_timeout_seconds=5.0
+        )
+        checkpoint = {"ckpt_name": "juggernaut.safetensors"}
+        graph = {
+            "1": {"class_type": "LoadImage", "inputs": {"image": "set-by-tds.png"}},
+            "2": {"class_type": "CheckpointLoaderSimple", "inputs": checkpoint},
+            "3": {
+                "class_type": "SaveImage",
+                "inputs": {"images": ["2", 0], "filename_prefix": "x"},
+            },
+            "4": {"class_type": "ControlNetApplySD3", "inputs": {"strength": 0.8}},
+        }
+        self.workflows = {
+            "render": SimpleNamespace(name="render.json", graph=graph, targets={"image": (image,)})
+        }
+
+    def setup(self) -> None:
+        raise AssertionError("the doctor does not start the engine")
+
+    def run(self, job: object, progress: object) -> object:
+        raise AssertionError("the doctor renders nothing")
+
+
+class FakeComfyUI(ThreadingHTTPServer):
+    """GET /prompt and GET /object_info, in ComfyUI's shapes."""
+
+    NODES: ClassVar[dict[str, object]] = {
+        "LoadImage": {"input": {"required": {"image": [["example.png"], {"image_upload": True}]}}},
+        "CheckpointLoaderSimple": {
+            "input": {"required": {"ckpt_name": ["COMBO", {"options": ["sdxl.safetensors"]}]}}
+        },
+        "SaveImage": {"input": {"required": {"images": ["IMAGE"], "filename_prefix": ["STRING"]}}},
+    }
+
+    def __init__(self) -> None:
+        nodes = self.NODES
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                body = {"/prompt": {"exec_info": {"queue_remaining": 2}}, "/object_info": nodes}
+                data = json.dumps(body[self.path]).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
+        threading.Thread(target=self.serve_forever, args=(0.02,), daemon=True).start()
+
+
+def test_comfyui_servers_are_asked_for_every_node_and_file_the_workflows_use(
+    doctor: CliRunnerDoctor,
+) -> None:
+    comfy = FakeComfyUI()
+    down = f"http://127.0.0.1:{free_port()}"
+    try:
+        result = doctor(
+            TDS_ENGINE="tests.cli.test_doctor:ComfyStandIn", STAND_IN_URLS=f"{comfy.url},{down}"
+        )
+    finally:
+        comfy.shutdown()
+        comfy.server_close()
+    assert result.exit_code == 1, result.output
+    engines = section(result.output, "Engines")
+    assert f"ok    ComfyUI at {comfy.url} answers, 2 prompts queued" in engines
+    failed = [line for line in engines if line.startswith("FAIL")]
+    name = "tests.cli.test_doctor:ComfyStandIn"
+    assert failed[:2] == [
+        f"FAIL  {name}: {comfy.url}: render.json: node 2 (CheckpointLoaderSimple): ckpt_name "
+        '"juggernaut.safetensors" is not on this server',
+        f"FAIL  {name}: {comfy.url}: render.json: node 4 (ControlNetApplySD3) is not installed "
+        "on this server",
+    ]  # the LoadImage's image is tds's to set: not checked
+    assert failed[2].startswith(f"FAIL  {name}: ComfyUI at {down} does not answer GET /prompt")
+    assert len(failed) == 3
 
 
 @pytest.mark.parametrize("engine", ["diffusion", "nonesuch"])

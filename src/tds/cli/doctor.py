@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import typer
 
@@ -230,6 +230,8 @@ def _engine_problems(section: Section, name: str, engine: Engine, machine: Machi
 
     if isinstance(engine, DiffusionEngine):
         return _diffusion(section, engine.config, machine)
+    if name == "comfyui" or getattr(engine, "name", "") == "comfyui":
+        return _comfyui(section, engine)
     try:
         engine.setup()
     except Exception as error:
@@ -283,6 +285,75 @@ def _vram(config: DiffusionConfig) -> str:
         r for r in RECIPES if all((repo.setting, repo.setting_value) in values for repo in r.repos)
     ]
     return ", ".join(f"{r.name} {r.vram}" for r in used)
+
+
+def _comfyui(section: Section, engine: Engine) -> list[str]:
+    """Each ComfyUI server answers (GET /prompt), and knows every node class and every file
+    (checkpoint, LoRA, …) the workflows name (GET /object_info), as its /prompt would check.
+    Made, the engine has already read and checked the workflow files themselves."""
+    import httpx
+
+    config: Any = getattr(engine, "config", None)
+    urls: list[str] = list(getattr(config, "urls", []))
+    flows: list[Any] = list(getattr(engine, "workflows", {}).values())
+    timeout = min(10.0, float(getattr(config, "request_timeout_seconds", 10.0)))
+    problems = []
+    for url in urls:
+        try:
+            with httpx.Client(base_url=url, timeout=timeout, follow_redirects=False) as http:
+                queue = http.get("/prompt")
+                queue.raise_for_status()
+                waiting = int(queue.json()["exec_info"]["queue_remaining"])
+                info = http.get("/object_info")
+                nodes = info.json() if info.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as error:
+            problems.append(f"ComfyUI at {url} does not answer GET /prompt: {_message(error)}")
+            continue
+        section.add("ok", f"ComfyUI at {url} answers, {waiting} prompts queued")
+        if not isinstance(nodes, dict):
+            section.add("warn", f"ComfyUI at {url}: no /object_info, workflows not checked on it")
+            continue
+        for flow in flows:
+            found = workflow_problems(flow, nodes)
+            problems += [f"{url}: {flow.name}: {problem}" for problem in found]
+            if not found:
+                section.add("ok", f"ComfyUI at {url} has every node and file {flow.name} uses")
+    return problems
+
+
+def workflow_problems(flow: Any, nodes: dict[str, Any]) -> list[str]:
+    """What a server lacks for one workflow: node classes, and choices (model files) of the
+    inputs tds does not set."""
+    bound = {(t.node, t.input) for targets in flow.targets.values() for t in targets}
+    problems = []
+    for node, spec in flow.graph.items():
+        cls = spec.get("class_type")
+        known = nodes.get(cls)
+        if not isinstance(known, dict):
+            problems.append(f"node {node} ({cls}) is not installed on this server")
+            continue
+        wanted = {
+            **known.get("input", {}).get("required", {}),
+            **known.get("input", {}).get("optional", {}),
+        }
+        for key, value in spec.get("inputs", {}).items():
+            choices = _choices(wanted.get(key))
+            if (node, key) in bound or choices is None or not isinstance(value, str):
+                continue
+            if value not in choices:
+                problems.append(f'node {node} ({cls}): {key} "{value}" is not on this server')
+    return problems
+
+
+def _choices(spec: Any) -> list[str] | None:
+    """A combo input's choices in /object_info: [[choice, …], {…}], or ["COMBO", {"options"}]."""
+    if not isinstance(spec, list) or not spec:
+        return None
+    if isinstance(spec[0], list):
+        return [str(choice) for choice in spec[0]]
+    if spec[0] == "COMBO" and len(spec) > 1 and isinstance(spec[1], dict):
+        return [str(choice) for choice in spec[1].get("options", [])]
+    return None
 
 
 # -- database, storage, broker ---------------------------------------------------------------
