@@ -322,7 +322,7 @@ def test_list_shows_every_recipe_with_size_vram_licence_and_what_is_pulled(
 
 
 def test_pull_prints_the_settings_of_everything_already_pulled_too(
-    hub: FakeHub, tmp_path: Path
+    hub: FakeHub, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = environment(hub, tmp_path / "hf")
     assert tds(env, "pull", "sdxl-canny").returncode == 0
@@ -336,6 +336,12 @@ def test_pull_prints_the_settings_of_everything_already_pulled_too(
     assert settings["TDS_DIFFUSION_BASE_MODEL"] == SDXL
     lightning = snapshot(tmp_path / "hf", "ByteDance/SDXL-Lightning")
     assert [p.name for p in lightning.iterdir()] == ["sdxl_lightning_4step_unet.safetensors"]
+
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    checked = CliRunner().invoke(app, ["models", "check"])
+    assert checked.exit_code == 0, checked.output
+    assert "ok           TDS_DIFFUSION_UNET=ByteDance/SDXL-Lightning/" in checked.output
 
 
 def test_pull_without_huggingface_hub_says_what_to_install(
