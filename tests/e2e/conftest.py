@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.support.servers import LiveServer
 
@@ -48,10 +48,16 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def sign_up(page: Page, server: LiveServer, email: str) -> None:
+    """Sign up, then log in on the page sign-up leads to (it signs nobody in by itself)."""
     page.goto(f"{server.url}/signup")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill("a long enough password")
     page.get_by_role("button", name="Sign up").click()
+    page.wait_for_url(f"{server.url}/login")
+    expect(page.get_by_test_id("signed-up")).to_contain_text(f"If {email} was new")
+    expect(page.get_by_label("Email")).to_have_value(email)
+    page.get_by_label("Password").fill("a long enough password")
+    page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{server.url}/studio")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import httpx
 import pytest
@@ -11,11 +12,24 @@ from argon2 import PasswordHasher
 
 from tds.accounts import passwords
 from tds.models import Account, ApiKey, WebSession
+from tests.support.databases import database_settings
 from tests.support.db import reading, writing
 from tests.support.http import assert_error
-from tests.support.servers import LiveServer
+from tests.support.servers import LiveServer, make_settings
 
 PASSWORD = "a long enough password"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """This module's own server (SQLite or PostgreSQL, like the shared one): its tests sign up
+    and log in from 127.0.0.1 more often than TDS_SIGNUP_RATE_LIMIT (5 an hour) allows one
+    address. tests/hostile/test_auth_limits.py tests those limits."""
+    folder = tmp_path_factory.mktemp("tds-web")
+    with ExitStack() as stack:
+        settings = database_settings(stack, folder)
+        limits = {"signup_rate_limit": "1000/hour", "login_rate_limit": "1000/minute"}
+        yield stack.enter_context(LiveServer(make_settings(folder, **settings, **limits)))
 
 
 def _token(response: httpx.Response) -> str:
@@ -30,9 +44,18 @@ def browser(server: LiveServer) -> Iterator[httpx.Client]:
         yield client
 
 
-def sign_up(client: httpx.Client, email: str) -> httpx.Response:
+def sign_up(
+    client: httpx.Client, email: str, password: str = PASSWORD, *, then_log_in: bool = True
+) -> httpx.Response:
+    """Sign up (which signs nobody in), then log in as the new account unless told not to;
+    the sign-up's answer."""
     token = _token(client.get("/signup"))
-    return client.post("/signup", data={"email": email, "password": PASSWORD, "csrf_token": token})
+    answer = client.post(
+        "/signup", data={"email": email, "password": password, "csrf_token": token}
+    )
+    if then_log_in:
+        assert log_in(client, email, password).status_code == 303
+    return answer
 
 
 def log_in(client: httpx.Client, email: str, password: str = PASSWORD) -> httpx.Response:
@@ -48,19 +71,39 @@ def log_in(client: httpx.Client, email: str, password: str = PASSWORD) -> httpx.
 def test_sign_up_stores_an_argon2id_hash_and_free_credits(
     server: LiveServer, browser: httpx.Client
 ) -> None:
-    answer = sign_up(browser, "new-architect@example.com")
+    answer = sign_up(browser, "new-architect@example.com", then_log_in=False)
     assert answer.status_code == 303
-    assert answer.headers["location"] == "/studio"
+    assert answer.headers["location"] == "/login"
+    assert "tds_session" not in browser.cookies  # sign-up signs nobody in
     with reading(server.runtime.db) as session:
         account = session.query(Account).filter_by(email="new-architect@example.com").one()
         assert account.password_hash is not None
         assert account.password_hash.startswith("$argon2id$")
         assert PASSWORD not in account.password_hash
         assert (account.plan, account.credits) == ("free", 50)
+    login = browser.get("/login")  # where the redirect goes: it names the email
+    assert "If new-architect@example.com was new, its account is ready with 50" in login.text
+    assert 'value="new-architect@example.com"' in login.text
+    assert "was new" not in browser.get("/login").text  # said once
+    assert log_in(browser, "new-architect@example.com").status_code == 303
+
+
+def test_signing_up_again_changes_nothing_and_says_nothing(
+    server: LiveServer, browser: httpx.Client
+) -> None:
+    sign_up(browser, "taken@example.com", then_log_in=False)
+    with reading(server.runtime.db) as session:
+        before = session.query(Account).filter_by(email="taken@example.com").one()
     with httpx.Client(base_url=server.url) as other:
-        again = sign_up(other, "new-architect@example.com")
-    assert again.status_code == 400
-    assert "already exists" in again.text
+        again = sign_up(other, "Taken@Example.com", "the intruder's password", then_log_in=False)
+        assert again.status_code == 303  # not a 400 "already exists"
+        assert again.headers["location"] == "/login"
+        assert "tds_session" not in other.cookies
+        assert log_in(other, "taken@example.com", "the intruder's password").status_code == 401
+    with reading(server.runtime.db) as session:
+        after = session.query(Account).filter_by(email="taken@example.com").one()
+        assert (after.password_hash, after.credits) == (before.password_hash, before.credits)
+    assert log_in(browser, "taken@example.com").status_code == 303
 
 
 def test_wrong_password_and_unknown_email_look_the_same(
@@ -78,7 +121,7 @@ def test_wrong_password_and_unknown_email_look_the_same(
 def test_log_in_rotates_the_session_and_log_out_revokes_it(
     server: LiveServer, browser: httpx.Client
 ) -> None:
-    sign_up(browser, "rotate@example.com")
+    sign_up(browser, "rotate@example.com")  # and logs in
     first = browser.cookies["tds_session"]
     assert log_in(browser, "rotate@example.com").status_code == 303
     second = browser.cookies["tds_session"]
@@ -130,11 +173,15 @@ def test_the_api_never_accepts_the_session_cookie(
     assert_error(studio_json, 404, "not_found")  # the dashboard's own endpoint does accept it
 
 
-def test_log_in_attempts_are_throttled_per_email(make_server) -> None:  # type: ignore[no-untyped-def]
+def test_log_in_attempts_are_throttled_per_address(make_server) -> None:  # type: ignore[no-untyped-def]
     live = make_server(login_rate_limit="3/minute")
     with httpx.Client(base_url=live.url) as client:
-        statuses = [log_in(client, "target@example.com", "guess").status_code for _ in range(4)]
-    assert statuses == [401, 401, 401, 429]
+        statuses = [log_in(client, "target@example.com", "guess").status_code for _ in range(3)]
+        refused = log_in(client, "someone-else@example.com", "guess")
+    assert statuses == [401, 401, 401]
+    assert refused.status_code == 429  # the address's attempts, whichever email
+    assert "Too many log-in attempts from this address (limit 3/minute)" in refused.text
+    assert int(refused.headers["Retry-After"]) >= 1
 
 
 def test_outdated_hashes_are_upgraded_at_log_in(server: LiveServer, browser: httpx.Client) -> None:
@@ -159,7 +206,12 @@ def test_short_passwords_and_open_redirects_are_refused(
     )
     assert short.status_code == 400
     assert "at least 10 characters" in short.text
-    sign_up(browser, "redirect@example.com")
+    not_an_email = browser.post(
+        "/signup", data={"email": "no-at-sign", "password": PASSWORD, "csrf_token": token}
+    )
+    assert not_an_email.status_code == 400
+    assert "is not an email address" in not_an_email.text
+    sign_up(browser, "redirect@example.com", then_log_in=False)
     with httpx.Client(base_url=server.url) as other:
         token = _token(other.get("/login"))
         answer = other.post(
@@ -172,3 +224,26 @@ def test_short_passwords_and_open_redirects_are_refused(
             },
         )
     assert answer.headers["location"] == "/studio"
+
+
+def test_closed_sign_up_says_who_makes_accounts(make_server) -> None:  # type: ignore[no-untyped-def]
+    live = make_server(signup="closed")
+    with httpx.Client(base_url=live.url, headers={"Accept": "text/html"}) as client:
+        login = client.get("/login")
+        token = _token(login)
+        form = client.get("/signup")
+        posted = client.post(
+            "/signup",
+            data={"email": "walk-in@example.com", "password": PASSWORD, "csrf_token": token},
+        )
+    assert login.status_code == 200
+    assert 'href="/signup"' not in login.text.split("<main", 1)[1]  # the page's own link is gone
+    assert "Accounts are made by the operator" in login.text
+    for answer in (form, posted):
+        assert answer.status_code == 403
+        assert answer.headers["content-type"].startswith("text/html")
+        assert "Sign-up is closed" in answer.text
+        assert "tds admin create-key" in answer.text
+        assert 'action="/signup"' not in answer.text
+    with reading(live.runtime.db) as session:
+        assert session.query(Account).filter_by(email="walk-in@example.com").count() == 0

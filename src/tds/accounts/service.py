@@ -112,15 +112,24 @@ def get_vouched(session: Session, email: str, *, existing: bool) -> Account:
     return account
 
 
-def sign_up(session: Session, email: str, password: str) -> Account:
-    """A new account on the default plan, with its credits, that signs in with a password."""
+def check_sign_up(email: str, password: str) -> str:
+    """The normalised email when a sign-up with these could go ahead; InvalidRequest for an
+    address that is not one or a weak password (neither depends on who has an account)."""
+    email = normalise_email(email)
     passwords.check_strength(password)
+    return email
+
+
+def sign_up(session: Session, email: str, password_hash: str) -> Account | None:
+    """A new account on the default plan, with its credits, that signs in with the password
+    whose hash this is (hashed by the caller, outside the write transaction). None, with
+    nothing changed, when the email already has an account: the caller answers both alike, so
+    sign-up never tells whether an address has an account (the caller hashes either way, so
+    both also take about as long)."""
     if find_by_email(session, email) is not None:
-        raise InvalidRequest(
-            "An account with this email already exists: log in instead.", param="email"
-        )
+        return None
     account, _ = ensure(session, email)
-    account.password_hash = passwords.hash_password(password)
+    account.password_hash = password_hash
     return account
 
 

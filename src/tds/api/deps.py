@@ -33,7 +33,7 @@ RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 class ApiKey(HTTPBearer):
     """What every /api/v1 request passes: known query parameters, no NUL byte in the path or
     the query, then the caller, from a bearer API key only (never a cookie); 401 with one body
-    otherwise.
+    otherwise, and 429 to an address past TDS_AUTH_FAILURE_RATE_LIMIT failed keys.
 
     One dependency that is also the OpenAPI security scheme: each dependency FastAPI solves
     costs the hot path a resolution of its own."""
@@ -55,8 +55,14 @@ class ApiKey(HTTPBearer):
         digest = tokens.digest(token, rt.key_secret)
         principal = rt.principals.get(digest)
         if principal is None:
+            # Not a key this process knows: an address that keeps sending unknown (or revoked)
+            # keys is refused before the database read each one costs. Known keys never get
+            # here, so the hot path pays nothing for it.
+            address = rt.client_addresses.key(scope)
+            await rt.auth_failure_limiter.peek(address)
             principal = await rt.db.run_read(keys.lookup, digest)
             if principal is None:
+                await rt.auth_failure_limiter.record(address)
                 raise InvalidApiKey()
             if principal.needs_touch:
                 await rt.db.run_write(keys.touch, digest)

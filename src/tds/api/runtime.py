@@ -14,6 +14,7 @@ from tds.engines.routing import EngineRouter
 from tds.fetch.fetcher import ImageFetcher
 from tds.images.intake import ImageCleaner
 from tds.keys.cache import PrincipalCache
+from tds.kit.client_address import ClientAddresses
 from tds.kit.db import Database
 from tds.kit.rate_limit import Limiter
 from tds.storage import Storage
@@ -31,4 +32,17 @@ class Runtime:
     key_secret: bytes
     rate_limiter: Limiter
     principals: PrincipalCache
-    login_limiter: Limiter  # dashboard log-ins, per address and per email
+    login_limiter: Limiter  # dashboard log-in attempts, per client address
+    login_failure_limiter: Limiter  # failed log-ins, per (email, client address)
+    auth_failure_limiter: Limiter  # failed API keys and passwords, per client address
+    signup_limiter: Limiter  # dashboard sign-ups, per client address
+    client_addresses: ClientAddresses  # the key those per-address limits count by
+
+    def limiters(self) -> list[Limiter]:
+        return [
+            self.rate_limiter,
+            self.login_limiter,
+            self.login_failure_limiter,
+            self.auth_failure_limiter,
+            self.signup_limiter,
+        ]

@@ -20,6 +20,7 @@ from tds.idempotency import service as idempotency
 from tds.images.intake import ImageCleaner
 from tds.keys.cache import PrincipalCache
 from tds.kit import migrate, secrets
+from tds.kit.client_address import ClientAddresses
 from tds.kit.db import Database, utcnow
 from tds.kit.rate_limit import Limiter, RateLimiter, SharedRateLimiter
 from tds.renders import lifecycle
@@ -121,9 +122,27 @@ def start(
             concurrency=max(2, settings.workers),
         ),
         key_secret=secrets.load_or_create(settings.key_secret, settings.data_dir),
-        rate_limiter=_limiter(settings, "api", settings.rate_limit),
+        rate_limiter=_limiter(settings, "api", settings.rate_limit, "requests for this key"),
         principals=PrincipalCache(settings.auth_cache_seconds),
-        login_limiter=_limiter(settings, "login", settings.login_rate_limit),
+        login_limiter=_limiter(
+            settings, "login", settings.login_rate_limit, "log-in attempts from this address"
+        ),
+        login_failure_limiter=_limiter(
+            settings,
+            "login-failure",
+            settings.login_rate_limit,
+            "failed log-ins for this email from this address",
+        ),
+        auth_failure_limiter=_limiter(
+            settings,
+            "auth-failure",
+            settings.auth_failure_rate_limit,
+            "failed authentications from this address",
+        ),
+        signup_limiter=_limiter(
+            settings, "signup", settings.signup_rate_limit, "sign-ups from this address"
+        ),
+        client_addresses=ClientAddresses(settings.trusted_proxies),
     )
     dispatcher.start()
     if isinstance(dispatcher, LocalDispatcher):  # Celery jobs outlive an API restart
@@ -144,7 +163,7 @@ def _doctor_hint() -> Iterator[None]:
 
 
 async def stop(runtime: Runtime) -> None:
-    for limiter in {runtime.rate_limiter, runtime.login_limiter}:
+    for limiter in runtime.limiters():
         if isinstance(limiter, SharedRateLimiter):
             await limiter.aclose()
     runtime.dispatcher.stop()
@@ -153,8 +172,9 @@ async def stop(runtime: Runtime) -> None:
     runtime.db.dispose()
 
 
-def _limiter(settings: Settings, name: str, limit: str) -> Limiter:
-    """Shared through Redis when API processes share a broker, else counted in this process."""
+def _limiter(settings: Settings, name: str, limit: str, what: str) -> Limiter:
+    """Shared through Redis when API processes share a broker, else counted in this process.
+    `what` is counted, in the words of a refusal ("sign-ups from this address")."""
     if settings.broker_url:
-        return SharedRateLimiter(name, limit, settings.broker_url, settings.broker_prefix)
-    return RateLimiter(limit)
+        return SharedRateLimiter(name, limit, settings.broker_url, settings.broker_prefix, what)
+    return RateLimiter(limit, what)

@@ -1,15 +1,33 @@
-"""Sign up, log in, log out."""
+"""Sign up, log in, log out.
+
+Every answer here is the same whether an email has an account or not: a wrong password and an
+unknown email get one 401 page, and a sign-up answers one redirect to the log-in page (signing
+nobody in, since a session for new emails only would tell which exist).
+
+Limits, per client address as `ClientAddresses` keys it (TDS_TRUSTED_PROXIES):
+
+- TDS_LOGIN_RATE_LIMIT counts every log-in attempt from an address, and, separately, failed
+  log-ins for one email from one address. Only failures count there (peeked before, recorded
+  after), so an owner whose address never failed for their email logs in however many guesses
+  others made at it from elsewhere.
+- TDS_AUTH_FAILURE_RATE_LIMIT counts wrong passwords together with unknown API keys: an
+  address past it is refused before its next password is even hashed.
+- TDS_SIGNUP_RATE_LIMIT counts sign-ups that pass the form's checks, new and existing emails
+  alike. TDS_SIGNUP=closed turns sign-up off (accounts come from `tds admin create-key`).
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote, unquote
 
+import anyio.to_thread
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from tds.accounts import passwords
 from tds.accounts import service as accounts
-from tds.api.deps import RuntimeDep
+from tds.api.deps import RuntimeDep, runtime
 from tds.api.runtime import Runtime
 from tds.api.text import NUL
 from tds.catalogue import DEFAULT_PLAN, PLANS
@@ -22,6 +40,7 @@ from tds.web.security import (
     check_token,
     clear_session_cookie,
     form_token,
+    is_secure,
     remember_form_token,
     session_cookie_name,
     set_session_cookie,
@@ -32,6 +51,9 @@ router = APIRouter()
 
 WRONG = "Wrong email or password."
 NUL_EMAIL = "An email address cannot contain a NUL byte (\\x00)."
+# The email a sign-up was for, from its redirect to the log-in page that names it (a cookie
+# rather than the query string, which access logs would keep).
+SIGNED_UP_COOKIE = "tds_signed_up"
 
 
 def _safe_next(target: str) -> str:
@@ -39,9 +61,18 @@ def _safe_next(target: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else "/studio"
 
 
-def _form(request: Request, name: str, *, status_code: int = 200, **context: object) -> Response:
+def _form(
+    request: Request,
+    name: str,
+    *,
+    status_code: int = 200,
+    refused: RateLimited | None = None,
+    **context: object,
+) -> Response:
     token = form_token(request)
     values: dict[str, object] = {"email": "", "next": "/studio"} | context
+    if refused is not None:
+        values["error"] = refused.message
     response = page(
         request,
         name,
@@ -50,10 +81,23 @@ def _form(request: Request, name: str, *, status_code: int = 200, **context: obj
         form_token=token,
         free_credits=PLANS[DEFAULT_PLAN].monthly_credits,
         min_length=passwords.MIN_LENGTH,
+        signup_open=_signup_open(request),
         **values,
     )
+    if refused is not None:
+        response.headers.update(refused.headers)  # Retry-After
     remember_form_token(request, response, token)
     return response
+
+
+def _signup_open(request: Request) -> bool:
+    return runtime(request).settings.signup == "open"
+
+
+def _signup_closed(request: Request) -> Response:
+    """TDS_SIGNUP=closed: 403, the page saying who makes accounts. Not 404: the page exists and
+    says why it refuses, where a 404 would read as a broken link."""
+    return _form(request, "signup.html", status_code=403, closed=True)
 
 
 async def _signed_in(request: Request, rt: Runtime, account_id: str, target: str) -> Response:
@@ -75,7 +119,27 @@ def _check_form(request: Request, csrf_token: str) -> None:
 def login_page(request: Request, user: OptionalUser, next: str = "/studio") -> Response:
     if user is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
-    return _form(request, "login.html", next=_safe_next(next))
+    signed_up = _signed_up_email(request)
+    response = _form(
+        request,
+        "login.html",
+        next=_safe_next(next),
+        signed_up=signed_up or "",
+        email=signed_up or "",
+    )
+    if SIGNED_UP_COOKIE in request.cookies:
+        response.delete_cookie(SIGNED_UP_COOKIE, path="/login")
+    return response
+
+
+def _signed_up_email(request: Request) -> str | None:
+    value = request.cookies.get(SIGNED_UP_COOKIE)
+    if not value:
+        return None
+    try:
+        return accounts.normalise_email(unquote(value))
+    except InvalidRequest:
+        return None
 
 
 @router.post("/login")
@@ -90,23 +154,30 @@ async def login(
     _check_form(request, csrf_token)
     if NUL in email:  # PostgreSQL cannot compare one with a text column
         return _form(request, "login.html", status_code=400, error=NUL_EMAIL, next=next)
-    address = request.client.host if request.client else "unknown"
-    try:  # per address and per account; unknown emails count the same
-        await rt.login_limiter.acquire(f"address:{address}")
-        await rt.login_limiter.acquire(f"email:{email.strip().lower()}")
-    except RateLimited as error:
+    address = rt.client_addresses.key(request.scope)
+    # Unknown emails count like known ones, so a refusal tells nothing about an account.
+    failures = f"{email.strip().lower()}\n{address}"
+    try:
+        await rt.login_limiter.acquire(address)
+        await rt.auth_failure_limiter.peek(address)
+        await rt.login_failure_limiter.peek(failures)
+    except RateLimited as refused:
         return _form(
-            request, "login.html", status_code=429, error=error.message, email=email, next=next
+            request, "login.html", status_code=429, refused=refused, email=email, next=next
         )
     # A write: an outdated hash is upgraded on the way.
     account = await rt.db.run_write(accounts.check_password, email, password)
     if account is None:
+        await rt.login_failure_limiter.record(failures)
+        await rt.auth_failure_limiter.record(address)
         return _form(request, "login.html", status_code=401, error=WRONG, email=email, next=next)
     return await _signed_in(request, rt, account.id, next)
 
 
 @router.get("/signup")
 def signup_page(request: Request, user: OptionalUser) -> Response:
+    if not _signup_open(request):
+        return _signup_closed(request)
     if user is not None:
         return RedirectResponse("/studio", status_code=303)
     return _form(request, "signup.html")
@@ -120,14 +191,35 @@ async def signup(
     password: Annotated[str, Form(max_length=passwords.MAX_LENGTH)] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
+    if not _signup_open(request):
+        return _signup_closed(request)
     _check_form(request, csrf_token)
     if NUL in email:  # PostgreSQL cannot store one in a text column
         return _form(request, "signup.html", status_code=400, error=NUL_EMAIL)
-    try:
-        account = await rt.db.run_write(accounts.sign_up, email, password)
+    try:  # a bad address or a weak password: nothing here depends on who has an account
+        normalised = accounts.check_sign_up(email, password)
     except InvalidRequest as error:
         return _form(request, "signup.html", status_code=400, error=error.message, email=email)
-    return await _signed_in(request, rt, account.id, "/studio")
+    try:
+        await rt.signup_limiter.acquire(rt.client_addresses.key(request.scope))
+    except RateLimited as refused:
+        return _form(request, "signup.html", status_code=429, refused=refused, email=email)
+    # Hashed for existing emails too (so both answers take about as long), and outside the
+    # write transaction, which would otherwise hold SQLite's write lock while argon2 works.
+    password_hash = await anyio.to_thread.run_sync(passwords.hash_password, password)
+    await rt.db.run_write(accounts.sign_up, normalised, password_hash)
+    # One answer for a new and an existing email: to the log-in page, which names the email.
+    response = RedirectResponse("/login", status_code=303)
+    response.set_cookie(
+        SIGNED_UP_COOKIE,
+        quote(normalised, safe="@"),
+        max_age=600,
+        httponly=True,
+        samesite="lax",
+        secure=is_secure(request),
+        path="/login",
+    )
+    return response
 
 
 @router.post("/logout")
