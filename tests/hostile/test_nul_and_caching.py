@@ -138,7 +138,13 @@ def test_signed_in_pages_are_not_stored_and_files_keep_their_own_caching(
             "/signup",
             data={"email": "cache-check@example.com", "password": PASSWORD, "csrf_token": token},
         )
-        assert signed_up.status_code == 303, signed_up.text
+        assert signed_up.status_code == 303, signed_up.text  # sign-up does not sign in
+        token = _token(browser.get("/login"))
+        logged_in = browser.post(
+            "/login",
+            data={"email": "cache-check@example.com", "password": PASSWORD, "csrf_token": token},
+        )
+        assert logged_in.status_code == 303, logged_in.text
         studio = browser.get("/studio")
     assert studio.status_code == 200
     assert studio.headers["content-type"].startswith("text/html")

@@ -81,7 +81,6 @@ def _form(
         form_token=token,
         free_credits=PLANS[DEFAULT_PLAN].monthly_credits,
         min_length=passwords.MIN_LENGTH,
-        signup_open=_signup_open(request),
         **values,
     )
     if refused is not None:

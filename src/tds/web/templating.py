@@ -25,6 +25,12 @@ def page(
     return templates.TemplateResponse(
         request,
         name,
-        {"user": user, "active": request.url.path, "error": None} | context,
+        {
+            "user": user,
+            "active": request.url.path,
+            "error": None,
+            "signup_open": request.app.state.runtime.settings.signup == "open",
+        }
+        | context,
         status_code=status_code,
     )
