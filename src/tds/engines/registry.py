@@ -14,6 +14,7 @@ _ENGINES = {
     "openai": "tds.engines.openai.engine:OpenAIEngine",
     "gemini": "tds.engines.gemini.engine:GeminiEngine",
     "stability": "tds.engines.stability.engine:StabilityEngine",
+    "comfyui": "tds.engines.comfyui.engine:ComfyUIEngine",
 }
 
 
