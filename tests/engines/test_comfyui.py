@@ -483,6 +483,27 @@ def test_a_workflow_comfyui_refuses_names_the_node_and_its_error(
     assert fake.prompts == []
 
 
+def test_a_workflow_queued_without_its_output_node_is_refused(
+    tmp_path: Path, fake: FakeComfyUI, make_engine: Callable[..., ComfyUIEngine]
+) -> None:
+    """ComfyUI queues the outputs that passed validation: a preview may run while the output
+    tds fetches was dropped; the render fails at once, and the prompt is taken back."""
+    graph = fake_comfyui.sdxl()
+    graph["10"]["inputs"]["steps"] = 0
+    graph["20"] = {"class_type": "PreviewImage", "inputs": {"images": ["3", 0]}}
+    engine = make_engine(fake.url, write(tmp_path, render=graph))
+    fake.hold()
+    with pytest.raises(EngineError) as raised:
+        engine.run(job(), Recorder())
+    assert str(raised.value) == (
+        'ComfyUI refused render.json: node 10 (KSampler "tds:seed"): Value 0 smaller than min '
+        "of 1: steps"
+    )
+    (prompt_id,) = [body["prompt_id"] for body in submitted(fake)]
+    assert [c.body for c in fake.calls("/queue", "POST")] == [{"delete": [prompt_id]}]
+    assert not fake.pending
+
+
 def test_cancel_while_queued_takes_it_out_of_the_queue(
     fake: FakeComfyUI, folder: str, make_engine: Callable[..., ComfyUIEngine]
 ) -> None:

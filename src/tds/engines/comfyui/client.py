@@ -69,6 +69,24 @@ class Refused:
 
 
 @dataclass(frozen=True)
+class Queued:
+    """A 200 from POST /prompt. ComfyUI queues the outputs that passed validation and lists
+    the nodes of those that did not in `node_errors`."""
+
+    prompt_id: str
+    number: int | None
+    node_errors: dict[str, Any]
+
+    def drops(self, output: str) -> bool:
+        """Whether the validation dropped this output node (it will not run)."""
+        for node, found in self.node_errors.items():
+            dependent = found.get("dependent_outputs") if isinstance(found, dict) else None
+            if node == output or (isinstance(dependent, list) and output in dependent):
+                return True
+        return False
+
+
+@dataclass(frozen=True)
 class Queue:
     running: frozenset[str]
     pending: frozenset[str]
@@ -117,10 +135,8 @@ class ComfyClient:
             raise EngineError(f"{self.label} did not store the input image")
         return Uploaded(name, str(body.get("subfolder") or ""), str(body.get("type") or "input"))
 
-    def submit(
-        self, graph: Mapping[str, Any], client_id: str, prompt_id: str
-    ) -> tuple[str, int | None] | Refused:
-        """Queue the prompt: its id and queue number, or what the validation refused."""
+    def submit(self, graph: Mapping[str, Any], client_id: str, prompt_id: str) -> Queued | Refused:
+        """Queue the prompt, or what the validation refused."""
         body = {"prompt": graph, "client_id": client_id, "prompt_id": prompt_id}
         # Sent once: a prompt that reached the server and lost its answer would run twice.
         response = self._call("POST", "/prompt", json=body, retry_safe=False)
@@ -137,7 +153,12 @@ class ComfyClient:
         if not isinstance(queued, str) or not queued:
             raise EngineError(f"{self.label} queued the workflow without a prompt id")
         number = answer.get("number")
-        return queued, int(number) if isinstance(number, int | float) else None
+        node_errors = answer.get("node_errors")
+        return Queued(
+            queued,
+            int(number) if isinstance(number, int | float) else None,
+            node_errors if isinstance(node_errors, dict) else {},
+        )
 
     def history(self, prompt_id: str) -> dict[str, Any] | None:
         """The prompt's history entry once it ran (succeeded, failed or was interrupted)."""

@@ -215,16 +215,20 @@ class ComfyUIEngine:
                 raise _Moved from None
             if isinstance(answer, Refused):
                 raise refusal(workflow, answer, server)
-            queued, number = answer
+            queued = answer.prompt_id
             if queued != prompt_id:  # a server that picks its own ids
                 ids.append(queued)
                 listener.also(queued, box)
+            if answer.drops(workflow.output):
+                # Queued for its other outputs, but the one tds fetches will not run.
+                self._take_back(server, queued, Flight(prompt_ids=tuple(ids), nodes=len(graph)))
+                raise refusal(workflow, Refused({}, answer.node_errors), server)
             log.info(
                 "%s: %s queued as %s (#%s) on %s",
                 job.kind,
                 workflow.name,
                 queued,
-                number,
+                answer.number,
                 server.url,
             )
             flight = Flight(prompt_ids=tuple(ids), nodes=len(graph))
@@ -301,7 +305,7 @@ class ComfyUIEngine:
                     f"ComfyUI took longer than {self.config.timeout_seconds:.0f} s; the render "
                     "was taken back from the server"
                 )
-            event = box.get(min(TICK_SECONDS, max(0.0, check_at - now)) or TICK_SECONDS)
+            event = box.get(max(0.0, min(TICK_SECONDS, check_at - now)))
             if event is None:
                 if self._clock() < check_at:
                     continue
