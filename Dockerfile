@@ -118,4 +118,7 @@ EXPOSE 8000
 # No curl in the slim image; the standard library does it (and ignores any *_proxy variable).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import urllib.request as u; u.build_opener(u.ProxyHandler({})).open('http://127.0.0.1:8000/healthz', timeout=4)"]
+# `tds serve` bounds request heads and times out idle and slow connections (TDS_HTTP_*), and
+# believes X-Forwarded-For only from TDS_TRUSTED_PROXIES: set it to the proxy in front
+# (deploy/compose.yaml does). docs/security.md has the limits.
 CMD ["tds", "serve", "--host", "0.0.0.0", "--port", "8000"]

@@ -64,11 +64,13 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy src
 
 # API overhead, the dispatch paths (they need PostgreSQL and Redis, as the tests do), then what
-# tds adds to each hosted provider's round trip (against the loopback fakes).
+# tds adds to each hosted provider's and to a ComfyUI server's round trip (against the
+# loopback fakes).
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/api_overhead.py
 	$(BIN)/python bench/throughput.py
 	$(BIN)/python bench/engine_hosted.py
+	$(BIN)/python bench/engine_comfyui.py
 
 clean:
 	rm -rf $(VENV) .tds-data .pytest_cache .ruff_cache

@@ -132,3 +132,15 @@ def test_accounts_the_operator_made_need_no_flag(live: LiveServer, tmp_path: Pat
         ).one()
     assert _state(live, account_id) == ("pro", 60, 0, 3, 2)
     assert _books(live, account_id).balanced
+
+
+def test_serve_demo_refuses_a_self_signed_up_demo_account(live: LiveServer, tmp_path: Path) -> None:
+    account_id = _sign_up(live, "demo@tds.local")
+    before = _state(live, account_id)
+    served = tds(tmp_path, "serve", "--demo", "--port", "1")  # exits before it would listen
+    assert served.returncode == 2, served.stderr
+    assert "Traceback" not in served.stderr
+    assert "signed itself up" in served.stderr
+    assert "without --demo" in served.stderr
+    assert not (tmp_path / "demo-key.txt").exists()
+    assert _state(live, account_id) == before

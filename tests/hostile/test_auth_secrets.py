@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import pytest
@@ -18,7 +19,9 @@ def test_bad_checksum_is_refused_without_a_database_query(server: LiveServer) ->
     statements: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
+        # The shared server's reaper sweeps the database on its own schedule; not the request.
+        if threading.current_thread().name != "tds-reaper":
+            statements.append(statement)
 
     junk = account.key[:-1] + ("0" if account.key[-1] != "0" else "1")
     assert not tokens.is_well_formed(junk)

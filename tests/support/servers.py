@@ -21,6 +21,7 @@ from tds.config import Settings
 from tds.credits import ledger
 from tds.keys import service as keys
 from tds.server.app import create_app
+from tds.server.http import uvicorn_config
 from tests.support.accounts import Account
 from tests.support.db import reading, writing
 
@@ -32,9 +33,16 @@ class LiveServer:
         self.settings = settings
         self.app = create_app(settings, **app_options)
         # The asyncio loop, not uvloop: uvloop resolves names in libuv, out of sight of the
-        # tests' network guard, which must see every lookup a server under test makes.
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", loop="asyncio"
+        # tests' network guard, which must see every lookup a server under test makes. The
+        # rest is `tds serve`'s configuration (its HTTP limits and proxy trust).
+        config = uvicorn_config(
+            self.app,
+            settings,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="on",
+            loop="asyncio",
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
