@@ -1,0 +1,21 @@
+"""accounts: verified emails; single-use emailed tokens (verification, password reset)
+
+Revision ID: b1c2d3e4f501
+Revises: 9d4b7e21c3a8
+Create Date: 2026-12-04 18:00:00
+"""
+
+from __future__ import annotations
+
+revision = "b1c2d3e4f501"
+down_revision = "9d4b7e21c3a8"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,21 @@
+"""renders and ledger entries: project codes; who spent (member, key, source)
+
+Revision ID: c2d3e4f50612
+Revises: b1c2d3e4f501
+Create Date: 2026-12-04 18:10:00
+"""
+
+from __future__ import annotations
+
+revision = "c2d3e4f50612"
+down_revision = "b1c2d3e4f501"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass
