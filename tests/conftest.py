@@ -16,6 +16,7 @@ from tds.engines.base import Engine
 from tds.fetch.fetcher import ImageFetcher
 from tests.support.databases import database_settings
 from tests.support.servers import LiveServer, make_settings
+from tests.support.smtp import SmtpServer
 from tests.support.workers import TEST_DISPATCH, celery_workers
 
 # Servers under test enhance on the preview engine's fast path: Real-ESRGAN takes seconds an
@@ -77,3 +78,10 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
         for live in started:
             if live.thread.is_alive():
                 live.stop()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    """A real SMTP server on loopback that keeps every mail it receives."""
+    with SmtpServer() as server:
+        yield server

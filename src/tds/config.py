@@ -140,11 +140,23 @@ class Settings(BaseSettings):
     )
     signup: Literal["open", "closed"] = Field(
         default="open",
-        description="open: anyone may sign up on the dashboard; closed: accounts are made only "
-        "with `tds admin create-key` (emails are not verified yet).",
+        description="open: anyone may sign up on the dashboard (and confirm their email address "
+        "before their credits appear); closed: accounts are made only with "
+        "`tds admin create-key`.",
     )
     signup_rate_limit: str = Field(
-        default="5/hour", description="Dashboard sign-ups per client address."
+        default="5/hour",
+        description="Dashboard sign-ups per client address; mails asked for on the dashboard "
+        "(a new confirmation link, a password reset) count here too.",
+    )
+    smtp_url: str | None = Field(
+        default=None,
+        description="Mail server for outgoing mail (email confirmation, password reset): "
+        "smtp://user:password@host:587 (STARTTLS when the server offers it) or smtps://…:465 "
+        "(TLS from the start). Unset: each mail is written to the log and to data_dir/mail/.",
+    )
+    mail_from: str = Field(
+        default="tds@localhost", description="The From address of the mail tds sends."
     )
     trusted_proxies: list[str] = Field(
         default_factory=list,
@@ -208,3 +220,8 @@ class Settings(BaseSettings):
     @property
     def files_dir(self) -> Path:
         return self.data_dir / "files"
+
+    @property
+    def mail_dir(self) -> Path:
+        """Where mail goes when no TDS_SMTP_URL is set."""
+        return self.data_dir / "mail"

@@ -8,6 +8,7 @@
     ├── InvalidApiKey           401 invalid_api_key
     ├── LoginRequired           401 login_required (dashboard; pages redirect to /login)
     ├── InsufficientCredits     402 insufficient_credits
+    │   └── MonthlyCapReached   402 monthly_cap_reached (a team member's own cap)
     ├── PlanLimit               403 plan_limit
     ├── Forbidden               403 forbidden (dashboard: missing CSRF token, cross-site form)
     ├── NotFound                404 not_found
@@ -86,6 +87,12 @@ class LoginRequired(TdsError):
 class InsufficientCredits(TdsError):
     status = 402
     code = "insufficient_credits"
+
+
+class MonthlyCapReached(InsufficientCredits):
+    """The team has the credits, but the member's monthly cap, set by the team, does not."""
+
+    code = "monthly_cap_reached"
 
 
 class PlanLimit(TdsError):

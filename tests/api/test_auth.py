@@ -86,7 +86,9 @@ def test_revoked_key_answers_401_once_the_auth_cache_expires(make_server) -> Non
 
 def test_principal_cache_forgets_a_key_at_once() -> None:
     cache = PrincipalCache(ttl=60)
-    principal = Principal(account_id="acc_1", plan="free", key_id="key_1")
+    principal = Principal(
+        account_id="acc_1", plan="free", key_id="key_1", member_id="acc_1", role="owner"
+    )
     cache.put("digest", principal)
     assert cache.get("digest") == principal
     cache.forget("key_1")

@@ -122,7 +122,7 @@ def test_the_largest_grant_works_and_reads_stay_ints(db: Database) -> None:
     with writing(db) as session:
         ledger.hold(session, account, 30, expires_at=utcnow() + timedelta(hours=1), render_id="r")
     with reading(db) as session:
-        row = accounts.summary(session, account)  # what GET /api/v1/me reads
+        row = accounts.summary(session, account, account)  # what GET /api/v1/me reads
         balance = accounts.balance(session, account)
     assert type(row.credits) is int
     assert type(row.credits_held) is int

@@ -20,7 +20,9 @@ def insert_render(session: Session, account_id: str) -> str:
         session,
         lambda _key, _data: None,
         render_id=render_id,
-        principal=Principal(account_id=account_id, plan="pro", key_id=None),
+        principal=Principal(
+            account_id=account_id, plan="pro", key_id=None, member_id=account_id, role="owner"
+        ),
         options=RenderOptions(resolution="1k", prompt="évening light", seed=3),
         source="api",
         image=None,

@@ -16,6 +16,7 @@ from tests.support.databases import database_settings
 from tests.support.db import reading, writing
 from tests.support.http import assert_error
 from tests.support.servers import LiveServer, make_settings
+from tests.support.smtp import confirm_from_outbox
 
 PASSWORD = "a long enough password"
 
@@ -45,15 +46,22 @@ def browser(server: LiveServer) -> Iterator[httpx.Client]:
 
 
 def sign_up(
-    client: httpx.Client, email: str, password: str = PASSWORD, *, then_log_in: bool = True
+    server: LiveServer,
+    client: httpx.Client,
+    email: str,
+    password: str = PASSWORD,
+    *,
+    then_log_in: bool = True,
 ) -> httpx.Response:
-    """Sign up (which signs nobody in), then log in as the new account unless told not to;
-    the sign-up's answer."""
+    """Sign up (which signs nobody in), then confirm the address from the mail the server kept
+    (it has no TDS_SMTP_URL) and log in as the new account, unless told not to; the sign-up's
+    answer."""
     token = _token(client.get("/signup"))
     answer = client.post(
         "/signup", data={"email": email, "password": password, "csrf_token": token}
     )
     if then_log_in:
+        confirm_from_outbox(server, email)
         assert log_in(client, email, password).status_code == 303
     return answer
 
@@ -71,7 +79,7 @@ def log_in(client: httpx.Client, email: str, password: str = PASSWORD) -> httpx.
 def test_sign_up_stores_an_argon2id_hash_and_free_credits(
     server: LiveServer, browser: httpx.Client
 ) -> None:
-    answer = sign_up(browser, "new-architect@example.com", then_log_in=False)
+    answer = sign_up(server, browser, "new-architect@example.com", then_log_in=False)
     assert answer.status_code == 303
     assert answer.headers["location"] == "/login"
     assert "tds_session" not in browser.cookies  # sign-up signs nobody in
@@ -80,22 +88,31 @@ def test_sign_up_stores_an_argon2id_hash_and_free_credits(
         assert account.password_hash is not None
         assert account.password_hash.startswith("$argon2id$")
         assert PASSWORD not in account.password_hash
-        assert (account.plan, account.credits) == ("free", 50)
+        assert (account.plan, account.credits) == ("free", 0)  # not before the confirmation
+        assert account.email_verified_at is None
     login = browser.get("/login")  # where the redirect goes: it names the email
-    assert "If new-architect@example.com was new, its account is ready with 50" in login.text
+    assert "If new-architect@example.com was new, we sent it a link" in login.text
+    assert "50 credits arrive with the confirmation" in login.text
     assert 'value="new-architect@example.com"' in login.text
     assert "was new" not in browser.get("/login").text  # said once
+    assert log_in(browser, "new-architect@example.com").status_code == 403  # not confirmed
+    confirm_from_outbox(server, "new-architect@example.com")
     assert log_in(browser, "new-architect@example.com").status_code == 303
+    with reading(server.runtime.db) as session:
+        account = session.query(Account).filter_by(email="new-architect@example.com").one()
+        assert account.credits == 50
 
 
 def test_signing_up_again_changes_nothing_and_says_nothing(
     server: LiveServer, browser: httpx.Client
 ) -> None:
-    sign_up(browser, "taken@example.com", then_log_in=False)
+    sign_up(server, browser, "taken@example.com", then_log_in=False)
     with reading(server.runtime.db) as session:
         before = session.query(Account).filter_by(email="taken@example.com").one()
     with httpx.Client(base_url=server.url) as other:
-        again = sign_up(other, "Taken@Example.com", "the intruder's password", then_log_in=False)
+        again = sign_up(
+            server, other, "Taken@Example.com", "the intruder's password", then_log_in=False
+        )
         assert again.status_code == 303  # not a 400 "already exists"
         assert again.headers["location"] == "/login"
         assert "tds_session" not in other.cookies
@@ -103,13 +120,14 @@ def test_signing_up_again_changes_nothing_and_says_nothing(
     with reading(server.runtime.db) as session:
         after = session.query(Account).filter_by(email="taken@example.com").one()
         assert (after.password_hash, after.credits) == (before.password_hash, before.credits)
+    confirm_from_outbox(server, "taken@example.com")  # the first mail: its confirmation link
     assert log_in(browser, "taken@example.com").status_code == 303
 
 
 def test_wrong_password_and_unknown_email_look_the_same(
     server: LiveServer, browser: httpx.Client
 ) -> None:
-    sign_up(browser, "known@example.com")
+    sign_up(server, browser, "known@example.com")
     with httpx.Client(base_url=server.url) as other:
         wrong = log_in(other, "known@example.com", "not the password")
         unknown = log_in(other, "nobody-here@example.com", "not the password")
@@ -121,7 +139,7 @@ def test_wrong_password_and_unknown_email_look_the_same(
 def test_log_in_rotates_the_session_and_log_out_revokes_it(
     server: LiveServer, browser: httpx.Client
 ) -> None:
-    sign_up(browser, "rotate@example.com")  # and logs in
+    sign_up(server, browser, "rotate@example.com")  # and logs in
     first = browser.cookies["tds_session"]
     assert log_in(browser, "rotate@example.com").status_code == 303
     second = browser.cookies["tds_session"]
@@ -140,7 +158,7 @@ def test_log_in_rotates_the_session_and_log_out_revokes_it(
 def test_forms_need_their_csrf_token_and_the_same_origin(
     server: LiveServer, browser: httpx.Client
 ) -> None:
-    sign_up(browser, "csrf@example.com")
+    sign_up(server, browser, "csrf@example.com")
     page = browser.get("/settings/keys")
     token = _token(page)
     with reading(server.runtime.db) as session:
@@ -167,7 +185,7 @@ def test_forms_need_their_csrf_token_and_the_same_origin(
 def test_the_api_never_accepts_the_session_cookie(
     server: LiveServer, browser: httpx.Client
 ) -> None:
-    sign_up(browser, "cookie@example.com")
+    sign_up(server, browser, "cookie@example.com")
     assert_error(browser.get("/api/v1/me"), 401, "invalid_api_key")
     studio_json = browser.get("/studio/renders/rnd_x", headers={"Accept": "application/json"})
     assert_error(studio_json, 404, "not_found")  # the dashboard's own endpoint does accept it
@@ -185,7 +203,7 @@ def test_log_in_attempts_are_throttled_per_address(make_server) -> None:  # type
 
 
 def test_outdated_hashes_are_upgraded_at_log_in(server: LiveServer, browser: httpx.Client) -> None:
-    sign_up(browser, "rehash@example.com")
+    sign_up(server, browser, "rehash@example.com")
     weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
     with writing(server.runtime.db) as session:
         session.query(Account).filter_by(email="rehash@example.com").one().password_hash = weak
@@ -211,7 +229,7 @@ def test_short_passwords_and_open_redirects_are_refused(
     )
     assert not_an_email.status_code == 400
     assert "is not an email address" in not_an_email.text
-    sign_up(browser, "redirect@example.com", then_log_in=False)
+    sign_up(server, browser, "redirect@example.com")
     with httpx.Client(base_url=server.url) as other:
         token = _token(other.get("/login"))
         answer = other.post(

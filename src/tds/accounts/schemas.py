@@ -31,6 +31,19 @@ class Plan(BaseModel):
         )
 
 
+class TeamRef(BaseModel):
+    id: str = Field(description="The team's account id: your own account's when you work alone.")
+    name: str
+    role: Literal["owner", "admin", "member"] = Field(description="Your role in the team.")
+
+
+class MonthlyCap(BaseModel):
+    limit: int = Field(description="Credits you may spend in the team each calendar month (UTC).")
+    spent: int = Field(description="Spent or held this month.")
+    left: int
+    period: str = Field(description="The month counted, e.g. 2026-12.")
+
+
 class Me(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -50,6 +63,12 @@ class Me(BaseModel):
                     "credits": 90,
                     "credits_held": 10,
                     "created_at": "2026-11-28T12:00:00Z",
+                    "team": {
+                        "id": "acc_4Qx9LmT2bV7nR1sK8dZp",
+                        "name": "studio@example.com",
+                        "role": "owner",
+                    },
+                    "monthly_cap": None,
                 }
             ]
         }
@@ -59,6 +78,10 @@ class Me(BaseModel):
     id: str
     email: str
     plan: Plan
-    credits: int = Field(description="Credits available to spend now.")
+    credits: int = Field(description="Credits available to spend now (the team's, shared).")
     credits_held: int = Field(description="Credits set aside by renders in flight.")
     created_at: datetime
+    team: TeamRef = Field(description="The team whose credits the key spends.")
+    monthly_cap: MonthlyCap | None = Field(
+        description="Your monthly cap in the team, set by its owners and admins; null: none."
+    )

@@ -12,8 +12,10 @@ from tds.api.errors import ErrorBody
 _DESCRIPTIONS = {
     400: "Bad request: invalid_request, invalid_image, image_url_unfetchable, kind_unavailable.",
     401: "invalid_api_key: missing, malformed, unknown or revoked key.",
-    402: "insufficient_credits: the balance does not cover the cost.",
-    403: "plan_limit: the plan does not include this kind or resolution.",
+    402: "insufficient_credits: the balance does not cover the cost; monthly_cap_reached: your "
+    "monthly cap in the team does not.",
+    403: "plan_limit: the plan does not include this kind or resolution; forbidden: your role "
+    "in the team does not allow this.",
     404: "not_found: no such resource for this account.",
     409: "idempotency_conflict, or render_finished for a cancel.",
     413: "payload_too_large: the body or image is over the limit.",

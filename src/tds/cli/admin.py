@@ -21,15 +21,17 @@ T = TypeVar("T")
 app = typer.Typer(help="Manage accounts, credits, plans and API keys.", no_args_is_help=True)
 
 Email = Annotated[str, typer.Option("--email", help="The account's email address.")]
-# Sign-up does not verify email addresses yet: anyone can make an account in a victim's name
-# first and wait for an administrator to attach a key, a plan or credits to it.
+# A dashboard sign-up whose owner has not yet followed the emailed confirmation link could have
+# been made by anyone in a victim's name, waiting for an administrator to attach a key, a plan or
+# credits to it. Accounts these commands make are verified at once (the operator knows whose
+# address it is).
 Existing = Annotated[
     bool,
     typer.Option(
         "--existing",
         help=(
-            "Act on an account that signed itself up on the dashboard with its own password. "
-            "Its email address was never verified, so anyone could have made it: without this "
+            "Act on an account that signed itself up on the dashboard with its own password and "
+            "has not confirmed its email address: anyone could have made it, so without this "
             "flag such an account is refused. Pass it only if you know the account belongs to "
             "this person."
         ),
@@ -105,7 +107,7 @@ def create_key(
     """Create an API key (and the account if missing); print the key alone on stdout.
 
     The key is shown only this once: store it now. An account that signed itself up on the
-    dashboard is refused without --existing (its email address was never verified).
+    dashboard and not confirmed its email address is refused without --existing.
 
     Example: tds admin create-key --email a@example.com --credits 100
     """
@@ -123,7 +125,7 @@ def grant(
     credits: Annotated[int, typer.Option(min=1, max=MAX_CREDITS, help="Credits to add.")],
     existing: Existing = False,
 ) -> None:
-    """Add credits to an account (one that signed itself up needs --existing)."""
+    """Add credits to an account (an unconfirmed sign-up needs --existing)."""
     from tds.accounts import service as accounts
     from tds.credits import ledger
 
@@ -140,7 +142,7 @@ def grant(
 def set_plan(
     email: Email, plan: Annotated[str, typer.Option(help=PLAN_HELP)], existing: Existing = False
 ) -> None:
-    """Move an account to another plan (one that signed itself up needs --existing)."""
+    """Move an account to another plan (an unconfirmed sign-up needs --existing)."""
     from tds.accounts import service as accounts
 
     def move(session: Session, _secret: bytes) -> str:

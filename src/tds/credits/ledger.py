@@ -10,16 +10,23 @@ grant is refused when it would take an account's credits plus credits_held past 
 (holds, captures and releases only move credits between the two, so neither can pass it). The
 columns are 32-bit INTEGER on PostgreSQL, and SQLite turns an overflowing integer into a float:
 the bound stays far inside both.
+
+Every entry also says who and what it was for (LedgerEntry: `member_id`, `api_key_id`,
+`source`, `project`): a hold records them on its row too, so its capture and release, which
+name only the hold, copy them from what the guarded UPDATE that resolves it returns, at no
+extra statement. `source` is one of SOURCES.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, get_args
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Row, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from tds.credits import caps
 from tds.exceptions import InsufficientCredits, InvalidRequest, NotFound
 from tds.kit.db import utcnow
 from tds.kit.ids import new_id
@@ -28,6 +35,12 @@ from tds.models import Account, Hold, LedgerEntry
 # The most credits an account may have, available and held together: well under 2**31 - 1, the
 # largest INTEGER on PostgreSQL (and SQLite's 2**63 - 1), so no sum the ledger makes can overflow.
 MAX_CREDITS = 10**9
+
+# What caused an entry: a request with an API key, the signed-in dashboard, an operator (`tds
+# admin`), sign-up (welcome credits), tds itself (the reaper releasing expired holds, periodic
+# jobs), the monthly allowance, a purchase.
+Source = Literal["api", "dashboard", "admin", "signup", "system", "allowance", "purchase"]
+SOURCES: tuple[str, ...] = get_args(Source)
 
 # Prepared Core statements run on the session's connection: every render runs these twice, and
 # the ORM's unit of work and per-call statement building cost more than the SQL itself.
@@ -60,7 +73,15 @@ _RESOLVE = (
     update(Hold)
     .where(Hold.id == bindparam("p_hold"), Hold.state == "held")
     .values(state=bindparam("p_state"), resolved_at=bindparam("p_now"))
-    .returning(Hold.account_id, Hold.amount)
+    .returning(
+        Hold.account_id,
+        Hold.amount,
+        Hold.member_id,
+        Hold.api_key_id,
+        Hold.source,
+        Hold.project,
+        Hold.created_at,
+    )
 )
 _EXTEND = (
     update(Hold)
@@ -78,6 +99,10 @@ def _entry(
     hold_id: str | None = None,
     render_id: str | None = None,
     note: str = "",
+    member_id: str | None = None,
+    api_key_id: str | None = None,
+    source: str | None = None,
+    project: str | None = None,
 ) -> None:
     session.connection().execute(
         insert(LedgerEntry),
@@ -88,6 +113,10 @@ def _entry(
             "hold_id": hold_id,
             "render_id": render_id,
             "note": note,
+            "member_id": member_id,
+            "api_key_id": api_key_id,
+            "source": source,
+            "project": project,
             "created_at": utcnow(),
         },
     )
@@ -114,8 +143,19 @@ def check_amount(amount: object, *, least: int = 1, param: str = "credits") -> i
     return amount
 
 
-def grant(session: Session, account_id: str, amount: int, note: str = "") -> None:
-    """Add `amount` credits; InvalidRequest, with nothing changed, past MAX_CREDITS."""
+def grant(
+    session: Session,
+    account_id: str,
+    amount: int,
+    note: str = "",
+    *,
+    source: Source = "admin",
+    member_id: str | None = None,
+) -> None:
+    """Add `amount` credits; InvalidRequest, with nothing changed, past MAX_CREDITS.
+
+    `source` says why (SOURCES: "signup" for welcome credits, "admin" by an operator, …);
+    `member_id` is the person who asked for it, if anyone did."""
     check_amount(amount)
     changed = (
         session.connection()
@@ -136,14 +176,34 @@ def grant(session: Session, account_id: str, amount: int, note: str = "") -> Non
             f"{MAX_CREDITS:,} (it has {row.credits:,} available and {row.credits_held:,} held).",
             param="credits",
         )
-    _entry(session, account_id, amount, "grant", note=note)
+    _entry(session, account_id, amount, "grant", note=note, source=source, member_id=member_id)
 
 
 def hold(
-    session: Session, account_id: str, amount: int, *, expires_at: datetime, render_id: str
+    session: Session,
+    account_id: str,
+    amount: int,
+    *,
+    expires_at: datetime,
+    render_id: str,
+    member_id: str | None = None,
+    api_key_id: str | None = None,
+    source: Source = "api",
+    project: str | None = None,
 ) -> str:
-    """Set `amount` aside for a render; InsufficientCredits when the balance is short."""
+    """Set `amount` aside for a render; InsufficientCredits when the balance is short.
+
+    `member_id` is the person rendering (by default the account itself: the one member of an
+    account that is not a team), `api_key_id` the key they used (None from the dashboard),
+    `source` "api" or "dashboard", `project` the render's project code. The hold's capture or
+    release carries the same member, key and project."""
     check_amount(amount, least=0, param="cost")  # a free hold moves nothing, harmlessly
+    member_id = member_id or account_id
+    now = utcnow()
+    if amount:
+        # The member's monthly cap first: past it, the 402 names the team's cap, not the pool.
+        # Raising rolls the whole write back, so nothing is counted for a refused render.
+        caps.spend(session, account_id, member_id, amount, now)
     connection = session.connection()
     row = connection.execute(_HOLD, {"p_account": account_id, "p_amount": amount}).first()
     if row is None:
@@ -162,51 +222,93 @@ def hold(
             "account_id": account_id,
             "amount": amount,
             "state": "held",
-            "created_at": utcnow(),
+            "created_at": now,
             "expires_at": expires_at,
+            "member_id": member_id,
+            "api_key_id": api_key_id,
+            "source": source,
+            "project": project,
         },
     )
-    _entry(session, account_id, -amount, "hold", hold_id=hold_id, render_id=render_id)
+    _entry(
+        session,
+        account_id,
+        -amount,
+        "hold",
+        hold_id=hold_id,
+        render_id=render_id,
+        member_id=member_id,
+        api_key_id=api_key_id,
+        source=source,
+        project=project,
+    )
     return hold_id
 
 
-def _resolve(session: Session, hold_id: str, state: str) -> tuple[str, int] | None:
-    """Move a hold out of 'held' exactly once: (account, amount), or None if already resolved."""
-    row = (
+def _resolve(
+    session: Session, hold_id: str, state: str
+) -> Row[str, int, str | None, str | None, str | None, str | None, datetime] | None:
+    """Move a hold out of 'held' exactly once: its account, amount, member, key, source and
+    project, or None if it was already resolved."""
+    return (
         session.connection()
         .execute(_RESOLVE, {"p_hold": hold_id, "p_state": state, "p_now": utcnow()})
         .first()
     )
-    return (row.account_id, row.amount) if row else None
 
 
 def capture(session: Session, hold_id: str, render_id: str) -> bool:
     """Spend the held credits. False when the hold was already resolved (nothing changes)."""
-    resolved = _resolve(session, hold_id, "captured")
-    if resolved is None:
+    held = _resolve(session, hold_id, "captured")
+    if held is None:
         return False
-    account_id, amount = resolved
-    _add_to_account(session, account_id, 0, -amount)
+    _add_to_account(session, held.account_id, 0, -held.amount)
     _entry(
         session,
-        account_id,
+        held.account_id,
         0,
         "capture",
         hold_id=hold_id,
         render_id=render_id,
-        note=f"spent {amount}",
+        note=f"spent {held.amount}",
+        member_id=held.member_id,
+        api_key_id=held.api_key_id,
+        source=held.source,
+        project=held.project,
     )
     return True
 
 
-def release(session: Session, hold_id: str, render_id: str, note: str = "") -> bool:
-    """Return the held credits in full. False when the hold was already resolved."""
-    resolved = _resolve(session, hold_id, "released")
-    if resolved is None:
+def release(
+    session: Session,
+    hold_id: str,
+    render_id: str,
+    note: str = "",
+    *,
+    source: Source | None = None,
+) -> bool:
+    """Return the held credits in full. False when the hold was already resolved.
+
+    The entry's source is the hold's, or `source` ("system" when the reaper releases it)."""
+    held = _resolve(session, hold_id, "released")
+    if held is None:
         return False
-    account_id, amount = resolved
-    _add_to_account(session, account_id, amount, -amount)
-    _entry(session, account_id, amount, "release", hold_id=hold_id, render_id=render_id, note=note)
+    _add_to_account(session, held.account_id, held.amount, -held.amount)
+    if held.amount and held.member_id:
+        caps.refund(session, held.account_id, held.member_id, held.amount, held.created_at)
+    _entry(
+        session,
+        held.account_id,
+        held.amount,
+        "release",
+        hold_id=hold_id,
+        render_id=render_id,
+        note=note,
+        member_id=held.member_id,
+        api_key_id=held.api_key_id,
+        source=source or held.source,
+        project=held.project,
+    )
     return True
 
 

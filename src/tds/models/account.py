@@ -25,3 +25,8 @@ class Account(Base):
     credits: Mapped[int] = mapped_column(Integer, default=0)
     credits_held: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # When the owner followed the emailed confirmation link; None: not yet (a dashboard sign-up
+    # cannot log in, nor has its welcome credits, until then). Operator-made accounts: at once.
+    email_verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    # The name its members see when the account is shared as a team; None: the email.
+    team_name: Mapped[str | None] = mapped_column(String(100), default=None)

@@ -12,7 +12,10 @@ class ApiKey(Base):
     __tablename__ = "api_keys"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The team whose credits the key spends, and the member who made it (the key stops working
+    # when they leave the team).
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
+    member_id: Mapped[str] = mapped_column(ForeignKey("accounts.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     prefix: Mapped[str] = mapped_column(String(16))  # "tds_live_"
     last4: Mapped[str] = mapped_column(String(4))

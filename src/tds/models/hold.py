@@ -25,3 +25,9 @@ class Hold(Base):
     # The lease: an unresolved hold past this moment is released by the reaper.
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    # Who the hold is for, copied onto its capture or release entry (see LedgerEntry): kept
+    # here so that resolving a hold reads them in the one guarded UPDATE it already runs.
+    member_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    api_key_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    source: Mapped[str | None] = mapped_column(String(16), default=None)
+    project: Mapped[str | None] = mapped_column(String(100), default=None)

@@ -13,6 +13,13 @@ class LedgerEntry(Base):
 
     kinds: grant (+), hold (−, credits set aside), release (+, hold returned), capture (0: the
     held credits are spent for good).
+
+    Who and what each entry is for: `member_id` is the person whose action caused it (the
+    account id of the member who rendered; the same as `account_id`, the pool that pays, until
+    an account is a team with several members; None for grants nobody asked for),
+    `api_key_id` the key they used (None from the dashboard and for grants), `source` one of
+    tds.credits.ledger.SOURCES, `project` the render's project code. A hold's capture and
+    release carry the hold's member, key and project.
     """
 
     __tablename__ = "ledger_entries"
@@ -26,4 +33,8 @@ class LedgerEntry(Base):
     hold_id: Mapped[str | None] = mapped_column(ForeignKey("holds.id"), default=None)
     render_id: Mapped[str | None] = mapped_column(String(32), default=None)
     note: Mapped[str] = mapped_column(String(200), default="")
+    member_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    api_key_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    source: Mapped[str | None] = mapped_column(String(16), default=None)
+    project: Mapped[str | None] = mapped_column(String(100), default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

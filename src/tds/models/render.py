@@ -32,6 +32,7 @@ class Render(Base):
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default=RenderStatus.QUEUED)  # a RenderStatus
     source: Mapped[str] = mapped_column(String(32), default="api")
+    project: Mapped[str | None] = mapped_column(String(100), default=None)  # a project code
 
     # Options, canonical catalogue ids.
     scene_type: Mapped[str] = mapped_column(String(32))

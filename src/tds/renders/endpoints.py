@@ -30,7 +30,7 @@ from tds.idempotency.service import Claim
 from tds.keys.service import Principal
 from tds.models import IdempotencyKey, Render, RenderStatus
 from tds.models.render import IN_FLIGHT
-from tds.renders import lifecycle, schemas
+from tds.renders import lifecycle, projects, schemas
 from tds.renders.deps import SubmitterDep
 from tds.renders.serialization import render_page, render_response, render_view
 
@@ -253,12 +253,16 @@ async def list_renders(
     starting_after: Annotated[
         str | None, Query(description="The id of the last render of the previous page.")
     ] = None,
+    project: Annotated[
+        str | None, Query(description="Only the renders billed to this project code.")
+    ] = None,
 ) -> schemas.RenderList:
     return await rt.db.run_read(
         render_page,
         principal.account_id,
         limit=limit,
         starting_after=starting_after,
+        project=None if project is None else projects.clean(project),
         base=base,
         storage=rt.storage,
         dispatcher=rt.dispatcher,

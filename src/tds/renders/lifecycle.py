@@ -46,9 +46,10 @@ def create(
     image: CleanImage | None,
     parent: Render | None,
     hold_for: timedelta,
+    project: str | None = None,
 ) -> None:
     """Hold the cost (for `hold_for`, until a worker starts it), store a new input image and
-    insert the queued render.
+    insert the queued render. The ledger records who holds it (the member, their key) and `project`.
 
     The caller commits (with `put` staged on that transaction), then dispatches.
     """
@@ -63,7 +64,15 @@ def create(
     cost = catalogue.COSTS[options.kind][options.resolution]
     now = utcnow()
     hold_id = ledger.hold(
-        session, principal.account_id, cost, expires_at=now + hold_for, render_id=render_id
+        session,
+        principal.account_id,
+        cost,
+        expires_at=now + hold_for,
+        render_id=render_id,
+        member_id=principal.member_id,
+        api_key_id=principal.key_id,
+        source="api" if principal.key_id else "dashboard",
+        project=project,
     )
     if image is not None:
         put(input_key, image.data)
@@ -76,6 +85,7 @@ def create(
             parent_id=parent.id if parent else None,
             status=RenderStatus.QUEUED,
             source=source,
+            project=project,
             **asdict(options),
             width=width,
             height=height,
@@ -195,8 +205,11 @@ def fail(
     *,
     statuses: Sequence[str] = IN_FLIGHT,
     status: RenderStatus = RenderStatus.FAILED,
+    by_system: bool = False,
 ) -> bool:
-    """End an in-flight render as failed (or canceled) and release its hold in full."""
+    """End an in-flight render as failed (or canceled) and release its hold in full; the
+    release's source is the hold's, or "system" when tds itself ends it (`by_system`: the
+    reaper, a restart)."""
     ended = session.execute(
         update(Render)
         .where(Render.id == render_id, Render.status.in_(statuses))
@@ -212,7 +225,13 @@ def fail(
     if ended is None:
         return False
     if ended.hold_id:
-        ledger.release(session, ended.hold_id, render_id, note=f"{status}: {code}")
+        ledger.release(
+            session,
+            ended.hold_id,
+            render_id,
+            note=f"{status}: {code}",
+            source="system" if by_system else None,
+        )
     return True
 
 
@@ -235,10 +254,11 @@ def reap(session: Session, now: datetime) -> list[str]:
             render_id,
             "timeout",
             "The render did not finish in time; its credits were refunded.",
+            by_system=True,
         ):
             reaped.append(render_id)
         else:
-            ledger.release(session, hold_id, render_id or "", note="expired")
+            ledger.release(session, hold_id, render_id or "", note="expired", source="system")
     return reaped
 
 
@@ -259,6 +279,7 @@ def _retry_or_fail(session: Session, render: Render) -> None:
             "The render was interrupted twice (a restart, a lost worker); "
             "its credits were refunded.",
             statuses=(RenderStatus.PROCESSING,),
+            by_system=True,
         )
         return
     render.status = RenderStatus.QUEUED

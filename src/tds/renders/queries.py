@@ -46,10 +46,18 @@ def parent_for(session: Session, account_id: str, render_id: str) -> Render:
 
 
 def list_owned(
-    session: Session, account_id: str, *, limit: int, starting_after: str | None
+    session: Session,
+    account_id: str,
+    *,
+    limit: int,
+    starting_after: str | None,
+    project: str | None = None,
 ) -> tuple[list[Render], bool]:
-    """Newest first; `starting_after` is the id of the last render of the previous page."""
+    """Newest first; `starting_after` is the id of the last render of the previous page;
+    `project`: only the renders billed to that project code."""
     query = select(Render).where(Render.account_id == account_id)
+    if project is not None:
+        query = query.where(Render.project == project)
     if starting_after:
         cursor = session.get(Render, starting_after)
         if cursor is None or cursor.account_id != account_id:

@@ -14,6 +14,7 @@ from tds.api.text import Text
 from tds.catalogue import Kind, Resolution
 from tds.engines.base import RenderOptions
 from tds.models.render import RenderStatus
+from tds.renders import projects
 
 DEFAULTS = RenderOptions()
 
@@ -25,6 +26,7 @@ SEED_EXAMPLE: JsonDict = {
     "lighting": "Golden Hour",
     "prompt": "warm evening light, lush landscaping",
     "source": "api",
+    "project": "2026-017 Harbour Lofts",
 }
 
 
@@ -78,6 +80,12 @@ class RenderCreate(BaseModel):
         pattern=r"^[a-z0-9_-]{1,32}$",
         description="Where the request comes from: api, web, sketchup, rhino, revit, autocad…",
     )
+    project: Text | None = Field(
+        default=None,
+        description="A project code to bill the render to (1–100 printable characters, trimmed): "
+        "GET /api/v1/usage?group_by=project adds up credits per project.",
+        examples=["2026-017 Harbour Lofts"],
+    )
     seed: int | None = Field(
         default=None, ge=0, le=2**31 - 1, description="Same seed and inputs → same output."
     )
@@ -117,6 +125,17 @@ class RenderCreate(BaseModel):
     @classmethod
     def _lighting(cls, value: str | None) -> str | None:
         return _lookup(catalogue.find_lighting, value, "lighting", catalogue.LIGHTING)
+
+    @field_validator("project")
+    @classmethod
+    def _project(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        trimmed = value.strip()
+        why = projects.problem(trimmed)
+        if why is not None:
+            raise ValueError(why)
+        return trimmed
 
     @field_validator("input_type")
     @classmethod
@@ -177,6 +196,7 @@ RENDER_EXAMPLE: JsonDict = {
     "kind": "render",
     "status": "done",
     "source": "api",
+    "project": "2026-017 Harbour Lofts",
     "parent_id": None,
     "scene_type": "exterior",
     "architectural_style": "Modern",
@@ -220,6 +240,7 @@ class Render(BaseModel):
     kind: Kind
     status: RenderStatus
     source: str
+    project: str | None = Field(description="The project code the render is billed to.")
     parent_id: str | None
     scene_type: str
     architectural_style: str | None

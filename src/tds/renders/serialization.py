@@ -60,6 +60,7 @@ def _view(
         kind=render.kind,
         status=render.status,
         source=render.source,
+        project=render.project,
         parent_id=render.parent_id,
         scene_type=render.scene_type,
         architectural_style=_name(catalogue.find_style, render.architectural_style),
@@ -121,9 +122,10 @@ def render_page(
     base: str,
     storage: Storage,
     dispatcher: Dispatcher,
+    project: str | None = None,
 ) -> schemas.RenderList:
-    """A page of the account's renders, newest first."""
+    """A page of the account's renders, newest first (only `project`'s, when given)."""
     rows, has_more = queries.list_owned(
-        session, account_id, limit=limit, starting_after=starting_after
+        session, account_id, limit=limit, starting_after=starting_after, project=project
     )
     return schemas.RenderList(data=render_views(rows, base, storage, dispatcher), has_more=has_more)

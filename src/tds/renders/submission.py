@@ -88,6 +88,7 @@ class Submitter:
             principal=principal,
             options=options,
             source=body.source,
+            project=body.project,
             image=image,
             parent=parent,
             hold_for=timedelta(seconds=self.settings.queue_timeout_seconds),

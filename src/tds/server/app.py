@@ -22,7 +22,9 @@ from tds.kit import request_id
 from tds.renders.endpoints import router as renders_router
 from tds.server.lifespan import running
 from tds.styles.endpoints import router as styles_router
+from tds.teams.endpoints import router as teams_router
 from tds.uploads.endpoints import router as uploads_router
+from tds.usage.endpoints import router as usage_router
 from tds.web import routes as web
 from tds.web.errors import error_page
 
@@ -98,8 +100,9 @@ def create_app(
     app.build_middleware_stack = lambda: Edge(build(), observed)  # type: ignore[method-assign]
 
     # Included one level deep: every level of nested routers costs each request a match.
-    for router in (accounts_router, styles_router, uploads_router, renders_router):
+    for router in (accounts_router, styles_router, uploads_router, renders_router, teams_router):
         app.include_router(router, prefix="/api/v1")
+    app.include_router(usage_router, prefix="/api/v1")
     app.include_router(files_router)
     web.install(app)
 

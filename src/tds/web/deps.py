@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tds.api.deps import RuntimeDep
 from tds.exceptions import LoginRequired
 from tds.keys.service import Principal
-from tds.models import Account
+from tds.models import Account, TeamMember
 from tds.web import sessions
 from tds.web.security import (
     CSRF_FIELD,
@@ -24,16 +24,32 @@ from tds.web.security import (
 
 @dataclass(frozen=True)
 class WebUser:
+    """The signed-in person (`member_id`, `email`) and the team they work in: `account_id`
+    is the team's account (their own unless they switched), whose plan and credits these are."""
+
     account_id: str
     email: str
     plan: str
     credits: int
     credits_held: int
     csrf_token: str
+    member_id: str
+    role: str
+    team_name: str
 
     @property
     def principal(self) -> Principal:
-        return Principal(account_id=self.account_id, plan=self.plan, key_id=None)
+        return Principal(
+            account_id=self.account_id,
+            plan=self.plan,
+            key_id=None,
+            member_id=self.member_id,
+            role=self.role,
+        )
+
+    @property
+    def manages_team(self) -> bool:
+        return self.role in ("owner", "admin")
 
 
 def _load(session: Session, token: str) -> tuple[WebUser, str | None] | None:
@@ -41,14 +57,22 @@ def _load(session: Session, token: str) -> tuple[WebUser, str | None] | None:
     row = sessions.find(session, token)
     if row is None:
         return None
-    account = session.get_one(Account, row.account_id)
+    person = session.get_one(Account, row.account_id)
+    # The team chosen for this session, while the person is still in it; else their own.
+    member = session.get(TeamMember, (row.team_id or person.id, person.id))
+    if member is None:
+        member = session.get_one(TeamMember, (person.id, person.id))
+    team = person if member.team_id == person.id else session.get_one(Account, member.team_id)
     user = WebUser(
-        account_id=account.id,
-        email=account.email,
-        plan=account.plan,
-        credits=account.credits,
-        credits_held=account.credits_held,
+        account_id=team.id,
+        email=person.email,
+        plan=team.plan,
+        credits=team.credits,
+        credits_held=team.credits_held,
         csrf_token=row.csrf_token,
+        member_id=person.id,
+        role=member.role,
+        team_name=team.team_name or team.email,
     )
     return user, (row.id if sessions.needs_touch(row) else None)
 

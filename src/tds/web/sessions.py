@@ -1,7 +1,9 @@
 """Server-side browser sessions: a random token in the cookie, its SHA-256 in the database.
 
 Revocable (log out deletes the row), rotated at every log-in, with an idle and an absolute
-limit. Not Starlette's signed-cookie sessions, which cannot be revoked.
+limit. Not Starlette's signed-cookie sessions, which cannot be revoked. A password reset ends
+all of an account's sessions, a password change all but the one that made it, and "Log out
+everywhere" all of them (`tds.accounts.service.end_sessions`).
 """
 
 from __future__ import annotations
@@ -21,8 +23,12 @@ ABSOLUTE = timedelta(days=30)
 TOUCH_EVERY = timedelta(minutes=5)  # last_seen_at is written at most this often
 
 
-def _digest(token: str) -> str:
+def digest(token: str) -> str:
+    """A session's id: the SHA-256 of its cookie token."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+_digest = digest
 
 
 def create(session: Session, account_id: str) -> str:

@@ -1,0 +1,1 @@
+"""Teams: accounts whose credits several people share, with roles and monthly caps."""
