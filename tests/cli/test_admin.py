@@ -82,7 +82,7 @@ def test_help_lists_the_commands(tmp_path: Path) -> None:
     for command in ("create-key", "grant", "set-plan"):  # the pre-hijacking guard is explained
         help_text = tds(tmp_path, "admin", command, "--help", env={"COLUMNS": "200"}).stdout
         assert "--existing" in help_text
-        assert "never verified" in help_text
+        assert "has not confirmed its email" in help_text
 
 
 def test_migrate_creates_the_schema_on_postgresql_and_is_idempotent(tmp_path: Path) -> None:
