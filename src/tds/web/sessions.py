@@ -15,8 +15,9 @@ from datetime import timedelta
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
+from tds.exceptions import NotFound
 from tds.kit.db import utcnow
-from tds.models import WebSession
+from tds.models import TeamMember, WebSession
 
 IDLE = timedelta(days=7)
 ABSOLUTE = timedelta(days=30)
@@ -76,3 +77,12 @@ def renew(session: Session, old: str | None, account_id: str) -> str:
     if old:
         revoke(session, old)
     return create(session, account_id)
+
+
+def switch_team(session: Session, session_id: str, team_id: str) -> None:
+    """Work in `team_id` from now on in this browser; NotFound unless the person is a member
+    (one answer for teams that exist and teams that do not)."""
+    row = session.get(WebSession, session_id)
+    if row is None or session.get(TeamMember, (team_id, row.account_id)) is None:
+        raise NotFound("You are not a member of that team.")
+    row.team_id = None if team_id == row.account_id else team_id
