@@ -143,6 +143,7 @@ def test_styles_get_list_and_cancel(make_server: MakeServer, tmp_path: Path) -> 
         "SIZE",
         "CREDITS",
         "CREATED",
+        "PROJECT",
         "OUTPUT",
     ]
     assert f"{queued.id}  canceled" in table.stdout
@@ -324,9 +325,9 @@ def test_usage_errors_exit_2_and_api_errors_exit_1(
 
 def test_help_explains_with_examples() -> None:
     top = tds("--help")
-    for command in ("login", "me", "styles", "render", "get", "list", "cancel"):
+    for command in ("login", "me", "styles", "render", "get", "list", "cancel", "usage"):
         assert command in top.stdout
-    for command in ("login", "render", "get", "list", "me", "styles", "cancel"):
+    for command in ("login", "render", "get", "list", "me", "styles", "cancel", "usage"):
         shown = tds(command, "--help")
         assert shown.exit_code == 0
         assert "Example" in shown.stdout, command

@@ -43,6 +43,7 @@ OPTION_PARAMS = frozenset(
         "strength",
         "prompt",
         "negative_prompt",
+        "project",
     }
 )
 
@@ -60,6 +61,7 @@ class RenderOptions:
     negative_prompt: str | None = None
     seed: int | None = None
     input_type: str | None = None
+    project: str | None = None
 
 
 def _fatal(error: TdsError) -> bool:
@@ -94,6 +96,7 @@ def run_job(
             negative_prompt=options.negative_prompt,
             seed=options.seed,
             input_type=options.input_type,
+            project=options.project,
         )
         if render.status != "done":
             error = JobError(render.status, f"the render was {render.status}")

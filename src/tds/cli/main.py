@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tds import __version__
-from tds.cli import account_commands, admin, models, render_commands
+from tds.cli import account_commands, admin, models, render_commands, usage_commands
 from tds.cli.doctor import doctor
 from tds.cli.worker import worker
 
@@ -24,6 +24,7 @@ app.add_typer(admin.app, name="admin")
 app.add_typer(models.app, name="models")
 account_commands.register(app)
 render_commands.register(app)
+usage_commands.register(app)
 app.command()(worker)
 app.command()(doctor)
 

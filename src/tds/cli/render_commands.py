@@ -7,6 +7,7 @@ exits 1 when the API said no or anything in a batch failed, 2 on a usage error.
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -48,6 +49,13 @@ def render(
         int | None, typer.Option(min=0, help="Same seed and inputs give the same output.")
     ] = None,
     input_type: Annotated[str | None, typer.Option(help="viewport, sketch or photo.")] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            help="Project code to bill every render of the batch to (see `tds usage`).",
+            show_default=False,
+        ),
+    ] = None,
     out_dir: Annotated[
         Path, typer.Option("-o", "--out", help="Folder for the outputs (made if missing).")
     ] = Path("."),
@@ -80,6 +88,8 @@ def render(
       tds render 'shots/*.png' --resolution 4k --concurrency 8 --json > results.json
 
       tds render rnd_8fK2mQ7xLp3NcV9bR1sT --kind refine --prompt "more trees" -o renders/
+
+      tds render captures/ --project "2026-017 Harbour Lofts" -o renders/
     """
     if kind not in KINDS:
         raise typer.BadParameter(f"choose one of {', '.join(KINDS)}", param_hint="--kind")
@@ -98,6 +108,7 @@ def render(
         negative_prompt=negative_prompt,
         seed=seed,
         input_type=input_type,
+        project=project,
     )
     with api(api_key, base_url, as_json) as client:
         client.me()  # a wrong key or URL stops here, before anything is read or sent
@@ -154,6 +165,8 @@ def _describe(render: Render) -> list[str]:
         f"{render.id}  {render.status}  {render.kind} {_size(render)}  "
         f"cost {render.cost}, spent {render.credits_used}"
     ]
+    if render.project:
+        lines.append(f"project  {render.project}")
     if render.output_image_url:
         lines.append(f"image  {render.output_image_url}")
     if render.output_video_url:
@@ -226,16 +239,24 @@ def list_(
             help="The last id of the previous page, for the next one.", show_default=False
         ),
     ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(help="Only the renders billed to this project code.", show_default=False),
+    ] = None,
     api_key: ApiKey = None,
     base_url: BaseUrl = None,
     as_json: Json = False,
 ) -> None:
     """List your renders, newest first.
 
-    Example: tds list --limit 50 --json | jq -r '.data[] | select(.status=="done") | .id'
+    Examples:
+
+      tds list --limit 50 --json | jq -r '.data[] | select(.status=="done") | .id'
+
+      tds list --project "2026-017 Harbour Lofts"
     """
     with api(api_key, base_url, as_json) as client:
-        page = client.list_renders(limit=limit, starting_after=starting_after)
+        page = client.list_renders(limit=limit, starting_after=starting_after, project=project)
     if as_json:
         dump(page.raw)
         return
@@ -247,13 +268,18 @@ def list_(
             _size(r),
             str(r.credits_used),
             r.created_at.strftime("%Y-%m-%d %H:%M") if r.created_at else "",
+            r.project or "",
             r.output_image_url or (r.error.message if r.error else ""),
         ]
         for r in page
     ]
-    out(table(["ID", "STATUS", "KIND", "SIZE", "CREDITS", "CREATED", "OUTPUT"], rows))
+    headers = ["ID", "STATUS", "KIND", "SIZE", "CREDITS", "CREATED", "PROJECT", "OUTPUT"]
+    out(table(headers, rows))
     if page.has_more and page.data:
-        out(f"\nmore: tds list --starting-after {page.data[-1].id}")
+        more = f"tds list --starting-after {page.data[-1].id}"
+        if project is not None:
+            more += f" --project {shlex.quote(project)}"
+        out(f"\nmore: {more}")
 
 
 def cancel(

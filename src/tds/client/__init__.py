@@ -6,6 +6,9 @@ and pyRevit's Python (3.9+).
     client = Client()  # the key from TDS_API_KEY or `tds login`
     render = client.render("viewport.png", architectural_style="Modern", lighting="Golden Hour")
     client.download(render, "render.jpg")
+    client.render("viewport.png", project="2026-017 Harbour Lofts")  # billed to a project code
+    for row in client.usage(group_by="project", start="2026-12-01"):  # credits per project
+        print(row.label, row.credits_spent)
 
 Every error is a TdsError carrying `code`, `message` and HTTP `status`:
 
@@ -69,6 +72,9 @@ from ._models import (
     Resolution,
     Styles,
     Upload,
+    Usage,
+    UsageGroup,
+    UsageTotals,
 )
 
 __all__ = [
@@ -106,6 +112,9 @@ __all__ = [
     "TdsConnectionError",
     "TdsError",
     "Upload",
+    "Usage",
+    "UsageGroup",
+    "UsageTotals",
     "__version__",
     "config_path",
     "load_config",

@@ -7,6 +7,7 @@ import os
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -20,7 +21,7 @@ from ._errors import (
     from_response,
 )
 from ._http import Response, Transport
-from ._models import Account, Render, RenderList, Styles, Upload
+from ._models import Account, Render, RenderList, Styles, Upload, Usage
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -70,6 +71,14 @@ def _read_image(image: Any) -> tuple[bytes, str]:
 
 def _id_of(render: Render | str) -> str:
     return render.id if isinstance(render, Render) else render
+
+
+def _moment(value: str | date | datetime | None) -> str | None:
+    """A usage window's bound as the API reads it: ISO 8601 (the server reads a naive
+    date-time, and a date's midnight, as UTC)."""
+    if value is None or isinstance(value, str):
+        return value
+    return value.isoformat()
 
 
 class Client:
@@ -190,6 +199,7 @@ class Client:
         strength: float | None = None,
         input_type: str | None = None,
         source: str | None = None,
+        project: str | None = None,
         render_id: str | None = None,
         image_url: str | None = None,
         wait: bool = True,
@@ -200,7 +210,9 @@ class Client:
         """Render `image` (or `image_url`, or the finished render `render_id` for refine,
         enhance, staging and video) and return the finished render.
 
-        Options left as None take the server's defaults (see `styles()`). Paths, bytes and
+        Options left as None take the server's defaults (see `styles()`). `project` bills the
+        render to a project code (1–100 printable characters; `usage()` adds them up); left
+        out, the render has none. Paths, bytes and
         files are sent inline as `image_base64`: one request, one Idempotency-Key, so a retry
         after a dropped connection or a 5xx is replayed by the server and never charged twice.
 
@@ -228,6 +240,7 @@ class Client:
                 "strength": strength,
                 "input_type": input_type,
                 "source": source or self.source,
+                "project": project,
             },
         )
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -320,22 +333,45 @@ class Client:
         """A render of yours, as it is now (NotFound for anyone else's)."""
         return Render.from_envelope(self._json("GET", f"/api/v1/renders/{_id_of(render)}"))
 
-    def list_renders(self, *, limit: int = 10, starting_after: str | None = None) -> RenderList:
-        """One page of your renders, newest first (`limit` 1–100)."""
-        answer = self._json(
-            "GET", "/api/v1/renders", query={"limit": limit, "starting_after": starting_after}
-        )
-        return RenderList.from_json(answer)
+    def list_renders(
+        self,
+        *,
+        limit: int = 10,
+        starting_after: str | None = None,
+        project: str | None = None,
+    ) -> RenderList:
+        """One page of your renders, newest first (`limit` 1–100; only those billed to
+        `project` when given)."""
+        query = {"limit": limit, "starting_after": starting_after, "project": project}
+        return RenderList.from_json(self._json("GET", "/api/v1/renders", query=query))
 
-    def iter_renders(self, *, page_size: int = 100) -> Iterator[Render]:
-        """Every render of yours, newest first, a page at a time."""
+    def iter_renders(self, *, page_size: int = 100, project: str | None = None) -> Iterator[Render]:
+        """Every render of yours (or `project`'s), newest first, a page at a time."""
         after: str | None = None
         while True:
-            page = self.list_renders(limit=page_size, starting_after=after)
+            page = self.list_renders(limit=page_size, starting_after=after, project=project)
             yield from page
             if not page.has_more or not page.data:
                 return
             after = page.data[-1].id
+
+    def usage(
+        self,
+        group_by: str = "project",
+        *,
+        start: str | date | datetime | None = None,
+        end: str | date | datetime | None = None,
+    ) -> Usage:
+        """Credits spent and renders within [start, end), one row per project code (`group`
+        None: renders sent without one) or per member (`group_by="member"`), most credits
+        first, adding up to `total`.
+
+        `start` and `end` are dates (midnight UTC) or date-times (naive ones are UTC), or ISO
+        8601 strings; by default, from the start of this month (UTC) to now. Only finished
+        renders spend credits; refunded ones are not counted.
+        """
+        query = {"group_by": group_by, "from": _moment(start), "to": _moment(end)}
+        return Usage.from_json(self._json("GET", "/api/v1/usage", query=query))
 
     def cancel(self, render: Render | str) -> Render:
         """Stop a render in flight and release its credits; RenderFinished if it had ended."""

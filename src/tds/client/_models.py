@@ -81,6 +81,7 @@ class Render:
     created_at: datetime | None
     completed_at: datetime | None
     balance: int | None
+    project: str | None  # the project code it is billed to, when it was sent with one
     raw: dict[str, Any] = field(repr=False, compare=False)
 
     @property
@@ -127,6 +128,7 @@ class Render:
             created_at=_time(data.get("created_at")),
             completed_at=_time(data.get("completed_at")),
             balance=balance,
+            project=str(data["project"]) if data.get("project") else None,
             raw=dict(data),
         )
 
@@ -324,5 +326,63 @@ class Styles:
                 for e in data.get("engines") or []
             ],
             plans=[Plan.from_json(p) for p in data.get("plans") or []],
+            raw=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class UsageTotals:
+    credits_spent: int  # captured for good; refunded renders spend nothing
+    renders: int  # renders that spent their credits within the window
+
+
+@dataclass(frozen=True)
+class UsageGroup:
+    """One row of a usage report: a project code or a member."""
+
+    group: str | None  # the project code (None: renders sent without one) or the member's id
+    label: str  # what to show: the code or "(no project)", or the member's email
+    credits_spent: int
+    renders: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Credits spent and renders within [start, end), one row per project or member, most
+    credits first; the rows add up to `total`."""
+
+    group_by: str  # "project" or "member"
+    start: datetime | None  # included
+    end: datetime | None  # excluded
+    data: list[UsageGroup]
+    total: UsageTotals
+    raw: dict[str, Any] = field(repr=False, compare=False)
+
+    def __iter__(self) -> Iterator[UsageGroup]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Usage:
+        total = data.get("total") or {}
+        return cls(
+            group_by=str(data.get("group_by", "")),
+            start=_time(data.get("from")),
+            end=_time(data.get("to")),
+            data=[
+                UsageGroup(
+                    group=None if row.get("group") is None else str(row["group"]),
+                    label=str(row.get("label", "")),
+                    credits_spent=_int(row.get("credits_spent")) or 0,
+                    renders=_int(row.get("renders")) or 0,
+                )
+                for row in data.get("data") or []
+            ],
+            total=UsageTotals(
+                credits_spent=_int(total.get("credits_spent")) or 0,
+                renders=_int(total.get("renders")) or 0,
+            ),
             raw=dict(data),
         )
