@@ -1,6 +1,6 @@
-"""The migrations carry a database made by the schema before teams (revision 9d4b7e21c3a8)
-into personal teams: every account owns its own team, balances, ledgers, holds and keys stay
-as they were, and the old keys and accounts go on working."""
+"""The migrations carry a database made by the schema before teams into personal teams: every
+account owns its own team, balances, ledgers, holds and keys stay as they were, and the old
+keys and accounts go on working."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ from tds.models import Account, ApiKey, TeamMember, WebSession
 from tests.support.databases import BACKENDS, database_url
 from tests.support.db import reading, writing
 
-BEFORE_TEAMS = "9d4b7e21c3a8"
+# The schema before issue 17, and the same with its three placeholder revisions applied (they
+# landed empty before their work did).
+BEFORE_TEAMS = ("9d4b7e21c3a8", "d3e4f5061723")
 MADE = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
 
 
@@ -134,10 +136,11 @@ def _old_database(url: str) -> None:
     engine.dispose()
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=[(b, r) for b in BACKENDS for r in BEFORE_TEAMS], ids=str)
 def migrated(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    with database_url(request.param, tmp_path) as url:
-        _upgrade_to(url, BEFORE_TEAMS)
+    backend, revision = request.param
+    with database_url(backend, tmp_path) as url:
+        _upgrade_to(url, revision)
         _old_database(url)
         migrate.upgrade(url)
         database = Database(url)

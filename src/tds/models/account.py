@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tds.kit.db import Base, UtcDateTime, utcnow
@@ -30,3 +30,6 @@ class Account(Base):
     email_verified_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     # The name its members see when the account is shared as a team; None: the email.
     team_name: Mapped[str | None] = mapped_column(String(100), default=None)
+    # The team this person worked in last (tds.web.sessions.switch_team): a new dashboard
+    # session starts there. None: their own.
+    last_team_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.id"), default=None)

@@ -149,7 +149,8 @@ def open_invitation(session: Session, token: str) -> tuple[TeamInvitation, str]:
 
 
 def accept(session: Session, token: str, person_id: str) -> str:
-    """Join the team the invitation is for, as the person signed in; the team's id."""
+    """Join the team the invitation is for, as the person signed in, and work in it from their
+    next dashboard session on; the team's id."""
     invitation, _ = open_invitation(session, token)
     person = session.get_one(Account, person_id)
     if person.email != invitation.email:
@@ -158,6 +159,7 @@ def accept(session: Session, token: str, person_id: str) -> str:
             "Sign in with the invited address to accept it."
         )
     invitation.accepted_at = utcnow()
+    person.last_team_id = invitation.team_id  # their next dashboard session starts there
     if session.get(TeamMember, (invitation.team_id, person_id)) is None:
         session.add(
             TeamMember(team_id=invitation.team_id, member_id=person_id, role=invitation.role)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from tds.exceptions import NotFound
 from tds.kit.db import utcnow
-from tds.models import TeamMember, WebSession
+from tds.models import Account, TeamMember, WebSession
 
 IDLE = timedelta(days=7)
 ABSOLUTE = timedelta(days=30)
@@ -33,13 +33,15 @@ _digest = digest
 
 
 def create(session: Session, account_id: str) -> str:
-    """A new session for the account; the token for the cookie."""
+    """A new session for the account, working in the team it worked in last; the token for
+    the cookie."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
     session.add(
         WebSession(
             id=_digest(token),
             account_id=account_id,
+            team_id=session.get_one(Account, account_id).last_team_id,
             csrf_token=secrets.token_urlsafe(32),
             created_at=now,
             last_seen_at=now,
@@ -86,3 +88,4 @@ def switch_team(session: Session, session_id: str, team_id: str) -> None:
     if row is None or session.get(TeamMember, (team_id, row.account_id)) is None:
         raise NotFound("You are not a member of that team.")
     row.team_id = None if team_id == row.account_id else team_id
+    session.get_one(Account, row.account_id).last_team_id = row.team_id  # where the next starts
