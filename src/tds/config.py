@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MAX_PRESIGN_SECONDS = 7 * 24 * 3600  # the longest a SigV4 presigned URL may live
@@ -191,6 +191,25 @@ class Settings(BaseSettings):
         default_factory=list,
         description='Web origins allowed to call the API from a browser, as JSON: ["https://a.b"].',
     )
+    stripe_secret_key: SecretStr | None = Field(
+        default=None,
+        description="Stripe secret key (sk_live_… or sk_test_…): with the webhook secret, the "
+        "dashboard sells credit packs through Stripe Checkout. Unset: credits come from the "
+        "operator.",
+    )
+    stripe_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="The signing secret (whsec_…) of the Stripe webhook endpoint that tells tds "
+        "a Checkout Session was paid.",
+    )
+    stripe_api_base: str = Field(
+        default="https://api.stripe.com",
+        description="Base URL of Stripe's API (a test server's in tests).",
+    )
+    credit_packs_file: Path | None = Field(
+        default=None,
+        description="A TOML file of the credit packs on sale; unset: the packaged packs.",
+    )
     log_level: str = Field(default="info", description="debug, info, warning or error.")
     log_format: Literal["text", "json"] = Field(
         default="text",
@@ -212,6 +231,16 @@ class Settings(BaseSettings):
     @property
     def sqlalchemy_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'tds.db').resolve()}"
+
+    @property
+    def stripe_configured(self) -> bool:
+        """Whether credits are sold here: a Stripe secret key and a webhook secret are set."""
+        return bool(
+            self.stripe_secret_key
+            and self.stripe_secret_key.get_secret_value()
+            and self.stripe_webhook_secret
+            and self.stripe_webhook_secret.get_secret_value()
+        )
 
     @property
     def idempotency_ttl(self) -> timedelta:

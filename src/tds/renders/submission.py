@@ -15,7 +15,12 @@ from tds.catalogue import PLANS
 from tds.config import Settings
 from tds.dispatch.base import Dispatcher, QueueFull, QueueUnavailable
 from tds.engines.routing import EngineRouter
-from tds.exceptions import ImageUrlUnfetchable, ModelUnavailable
+from tds.exceptions import (
+    ImageUrlUnfetchable,
+    InsufficientCredits,
+    ModelUnavailable,
+    MonthlyCapReached,
+)
 from tds.fetch.fetcher import ImageFetcher
 from tds.idempotency import service as idempotency
 from tds.idempotency.service import Claim
@@ -41,6 +46,23 @@ def _queue_unreachable() -> ModelUnavailable:
         "The render queue cannot be reached; nothing was charged. Retry in a minute.",
         headers={"Retry-After": "60"},
     )
+
+
+def where_credits_come_from(
+    short: InsufficientCredits, settings: Settings, base: str
+) -> InsufficientCredits:
+    """The ledger's 402, saying where more credits come from here: the dashboard's credits
+    page where this server sells them (Stripe is configured), else the administrator. Same
+    code and fields; the ledger's own advice (its last sentence) gives way to this one."""
+    said = short.message.strip()
+    first, dot, _ = said.partition(". ")
+    shortfall = f"{first}." if dot else said
+    dashboard = (settings.public_url or base).rstrip("/")
+    if settings.stripe_configured:
+        advice = f"Buy credits at {dashboard}/credits, or choose a lower resolution."
+    else:
+        advice = "Ask your administrator for credits, or choose a lower resolution."
+    return InsufficientCredits(f"{shortfall} {advice}", headers=short.headers, **short.extra)
 
 
 @dataclass(frozen=True)
@@ -93,16 +115,21 @@ class Submitter:
             parent=parent,
             hold_for=timedelta(seconds=self.settings.queue_timeout_seconds),
         )
-        await anyio.to_thread.run_sync(
-            staged_write,
-            self.db,
-            self.storage,
-            self._claim_and_create,
-            claim,
-            principal.account_id,
-            render_id,
-            create,
-        )
+        try:
+            await anyio.to_thread.run_sync(
+                staged_write,
+                self.db,
+                self.storage,
+                self._claim_and_create,
+                claim,
+                principal.account_id,
+                render_id,
+                create,
+            )
+        except MonthlyCapReached:
+            raise  # about the member's cap, which the team sets: no credits to buy
+        except InsufficientCredits as short:
+            raise where_credits_come_from(short, self.settings, base) from None
         max_in_flight = PLANS[principal.plan].max_in_flight
         try:
             await self.dispatcher.submit(render_id, principal.account_id, max_in_flight, body.kind)

@@ -14,6 +14,7 @@ from tds.api import errors, metrics, openapi
 from tds.api.body_limit import BodyLimit
 from tds.api.edge import Edge
 from tds.api.runtime import Runtime
+from tds.billing.endpoints import router as billing_router
 from tds.config import Settings
 from tds.engines.base import Engine
 from tds.fetch.fetcher import ImageFetcher
@@ -103,6 +104,7 @@ def create_app(
     for router in (accounts_router, styles_router, uploads_router, renders_router, teams_router):
         app.include_router(router, prefix="/api/v1")
     app.include_router(usage_router, prefix="/api/v1")
+    app.include_router(billing_router, prefix="/api/v1")
     app.include_router(files_router)
     web.install(app)
 
