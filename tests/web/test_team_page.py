@@ -204,3 +204,34 @@ def test_leaving_a_team_goes_back_to_ones_own(server: LiveServer, studio: Team) 
         assert "Leave this team" not in back.text
         assert "personal team" in back.text
     assert _member(server, studio.owner.id, studio.member.id) is None
+
+
+def test_keys_page_members_see_and_revoke_their_own_managers_every_key(
+    server: LiveServer, studio: Team
+) -> None:
+    def works(key: str) -> bool:
+        with httpx.Client(base_url=server.url) as api:
+            answer = api.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"})
+        return answer.status_code == 200
+
+    with _signed_in(server, studio.member.email) as member:
+        listed = member.get("/settings/keys").text
+        assert studio.member.key_id in listed
+        assert studio.admin.key_id not in listed
+        token = _csrf(member.get("/settings/keys"))
+        refused = member.post(
+            f"/settings/keys/{studio.admin.key_id}/revoke", data={"csrf_token": token}
+        )
+        assert refused.status_code == 404
+    assert works(studio.admin.key)
+    with _signed_in(server, studio.admin.email) as admin:
+        listed = admin.get("/settings/keys").text
+        assert studio.member.key_id in listed
+        assert studio.member.email in listed  # "Made by"
+        token = _csrf(admin.get("/settings/keys"))
+        done = admin.post(
+            f"/settings/keys/{studio.member.key_id}/revoke", data={"csrf_token": token}
+        )
+        assert done.status_code == 303
+    assert not works(studio.member.key)
+    assert works(studio.owner.key)
