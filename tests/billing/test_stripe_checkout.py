@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +18,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from tds.accounts import passwords
+from tds.billing import packs
 from tds.keys import service as keys
 from tds.models import Account as AccountRow
 from tds.models import CreditPurchase, LedgerEntry, StripeEvent, WebSession
@@ -473,3 +475,62 @@ def test_dashboard_without_stripe_says_ask_your_administrator(server: LiveServer
         assert "ask your administrator" in page.text
         assert '<button type="submit">Buy</button>' not in page.text
         assert 'href="/credits"' in page.text  # the nav link
+
+
+# --- packs as data ---
+
+
+def test_packs_come_from_the_file_named_by_the_setting(tmp_path: Path) -> None:
+    assert [p.id for p in packs.load()] == ["starter", "studio", "practice"]
+    mine = tmp_path / "packs.toml"
+    mine.write_text(
+        '[[pack]]\nid = "big"\nname = "Big"\ncredits = 100000\nprice = 500000\ncurrency = "EUR"\n'
+    )
+    (big,) = packs.load(mine)
+    assert (big.id, big.credits, big.price, big.currency) == ("big", 100000, 500000, "eur")
+    assert big.price_label == "5,000.00 EUR"
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("[[pack]\n", "credit packs file"),
+        ('[[pack]]\nid = "a"\nname = "A"\ncredits = 0\nprice = 1\ncurrency = "usd"\n', "credits"),
+        ('[[pack]]\nid = "a"\nname = "A"\ncredits = 5\nprice = 1.5\ncurrency = "usd"\n', "price"),
+        (
+            '[[pack]]\nid = "a"\nname = "A"\ncredits = 5\nprice = 1\ncurrency = "dollars"\n',
+            "currency",
+        ),
+        (
+            '[[pack]]\nid = "a"\nname = "A"\ncredits = 5\nprice = 1\ncurrency = "usd"\nextra = 1\n',
+            "unknown",
+        ),
+        (
+            '[[pack]]\nid = "a"\nname = "A"\ncredits = 5\nprice = 1\ncurrency = "usd"\n' * 2,
+            "unique",
+        ),
+    ],
+)
+def test_a_broken_packs_file_is_refused(tmp_path: Path, text: str, problem: str) -> None:
+    broken = tmp_path / "packs.toml"
+    broken.write_text(text)
+    with pytest.raises(ValueError, match=problem):
+        packs.load(broken)
+
+
+def test_a_broken_packs_file_sells_nothing(
+    make_server: Any, stripe: FakeStripe, tmp_path: Path
+) -> None:
+    broken = tmp_path / "packs.toml"
+    broken.write_text('[[pack]]\nid = "a"\n')
+    live = make_server(
+        stripe_secret_key=fake_stripe.KEY,
+        stripe_webhook_secret=fake_stripe.WEBHOOK_SECRET,
+        stripe_api_base=stripe.url,
+        credit_packs_file=broken,
+    )
+    owner = live.account(credits=0)
+    with live.client(owner) as client:
+        assert_error(
+            client.post("/api/v1/billing/checkout", json={"pack": "a"}), 500, "internal_error"
+        )

@@ -62,8 +62,18 @@ def selling(settings: Settings) -> bool:
 
 
 def on_sale(settings: Settings) -> tuple[Pack, ...]:
-    """The packs for sale here: none without Stripe settings."""
-    return packs.load(settings.credit_packs_file) if selling(settings) else ()
+    """The packs for sale here: none without Stripe settings. A broken packs file sells
+    nothing: InternalError, and the log names the file and the pack."""
+    if not selling(settings):
+        return ()
+    try:
+        return packs.load(settings.credit_packs_file)
+    except ValueError as error:
+        log.error("%s", error)
+        raise InternalError(
+            "The credit packs on sale cannot be read; nothing was charged. Ask your "
+            "administrator (the server log says what is wrong)."
+        ) from None
 
 
 def check_may_buy(principal: Principal) -> None:
