@@ -4,6 +4,7 @@ join, work in the team's credits, switch back, leave."""
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -16,6 +17,7 @@ from tds.accounts import passwords
 from tds.models import Account, TeamMember
 from tests.support.databases import database_settings
 from tests.support.db import reading, writing
+from tests.support.images import png_bytes
 from tests.support.servers import LiveServer, make_settings
 from tests.support.smtp import SmtpServer, follow_confirmation
 from tests.support.teams import Team, join, team
@@ -235,3 +237,18 @@ def test_keys_page_members_see_and_revoke_their_own_managers_every_key(
         assert done.status_code == 303
     assert not works(studio.member.key)
     assert works(studio.owner.key)
+
+
+def test_the_credit_history_says_who_spent_what(server: LiveServer, studio: Team) -> None:
+    with httpx.Client(base_url=server.url, headers=studio.member.headers) as api:
+        image = base64.b64encode(png_bytes()).decode()
+        made = api.post(
+            "/api/v1/renders", json={"image_base64": image, "resolution": "1k", "project": "P-7"}
+        )
+        assert made.status_code == 200, made.text
+    render_id = made.json()["render"]["id"]
+    with _signed_in(server, studio.owner.email) as client:
+        history = client.get("/account").text
+    row = next(line for line in history.split("<tr>") if render_id in line and "Spent" in line)
+    assert studio.member.email in row
+    assert "P-7" in row

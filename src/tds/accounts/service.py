@@ -297,6 +297,11 @@ def check_password(session: Session, email: str, password: str) -> Account | Non
     return account
 
 
+def emails_of(session: Session, account_ids: set[str]) -> dict[str, str]:
+    rows = session.execute(select(Account.id, Account.email).where(Account.id.in_(account_ids)))
+    return {row.id: row.email for row in rows}
+
+
 def balance(session: Session, account_id: str) -> int:
     return session.get_one(Account, account_id).credits
 

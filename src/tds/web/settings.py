@@ -28,6 +28,7 @@ LEDGER_LABELS = {
     "hold": "Held for a render",
     "capture": "Spent on a render",
     "release": "Refunded",
+    "expire": "Expired",
 }
 
 
@@ -91,6 +92,9 @@ def _account(
     entries, has_more = rt.db.read(
         ledger.history, user.account_id, limit=LEDGER_PAGE, offset=(page_number - 1) * LEDGER_PAGE
     )
+    # In a shared team, who spent what; a team of one needs no such column.
+    spenders = {e.member_id for e in entries if e.member_id}
+    people = rt.db.read(accounts.emails_of, spenders) if spenders - {user.account_id} else {}
     return page(
         request,
         "account.html",
@@ -98,6 +102,7 @@ def _account(
         status_code=status_code,
         plan=PLANS[user.plan],
         entries=entries,
+        people=people,
         labels=LEDGER_LABELS,
         page=page_number,
         has_more=has_more,
