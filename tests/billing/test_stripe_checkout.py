@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import json
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -534,3 +535,20 @@ def test_a_broken_packs_file_sells_nothing(
         assert_error(
             client.post("/api/v1/billing/checkout", json={"pack": "a"}), 500, "internal_error"
         )
+
+
+def test_stripe_secrets_stay_out_of_settings_text_and_logs(
+    shop: LiveServer, stripe: FakeStripe, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = shop.settings
+    for text in (repr(settings), str(settings), str(settings.model_dump())):
+        assert fake_stripe.KEY not in text
+        assert fake_stripe.WEBHOOK_SECRET not in text
+    owner = shop.account(credits=0)
+    with caplog.at_level(logging.DEBUG):
+        started = buy(shop, owner)
+        deliver(shop, fake_stripe.event(stripe.pay(started["id"])))
+        deliver(shop, fake_stripe.event(stripe.session(started["id"])), secret="whsec_wrong")
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert fake_stripe.KEY not in logged
+    assert fake_stripe.WEBHOOK_SECRET not in logged
