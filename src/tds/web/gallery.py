@@ -1,15 +1,17 @@
-"""The account's renders: the gallery and one render's page."""
+"""The account's renders: the gallery (all, or one project code's) and one render's page."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tds.api.deps import BaseUrl, RuntimeDep
 from tds.models import Render
-from tds.renders import queries
+from tds.renders import projects, queries
 from tds.renders.serialization import render_page, render_view
 from tds.web.deps import User
 from tds.web.templating import page
@@ -17,12 +19,20 @@ from tds.web.templating import page
 router = APIRouter()
 
 PAGE_SIZE = 24
+MAX_PROJECTS = 500  # the filter's choices: the team's codes, most recently used first
 
 
 @router.get("/renders")
 def gallery(
-    request: Request, rt: RuntimeDep, base: BaseUrl, user: User, starting_after: str | None = None
+    request: Request,
+    rt: RuntimeDep,
+    base: BaseUrl,
+    user: User,
+    starting_after: str | None = None,
+    project: str | None = None,
 ) -> Response:
+    # An empty choice ("All projects") is no filter; anything else is checked as the API does.
+    chosen = projects.clean(project) if project and project.strip() else None
     renders = rt.db.read(
         render_page,
         user.account_id,
@@ -31,8 +41,37 @@ def gallery(
         base=base,
         storage=rt.storage,
         dispatcher=rt.dispatcher,
+        project=chosen,
     )
-    return page(request, "gallery.html", user, renders=renders.data, has_more=renders.has_more)
+    codes = rt.db.read(project_codes, user.account_id)
+    if chosen is not None and chosen not in codes:
+        codes.insert(0, chosen)
+    older = None
+    if renders.has_more and renders.data:
+        query = {"starting_after": renders.data[-1].id} | ({"project": chosen} if chosen else {})
+        older = "/renders?" + urlencode(query)
+    return page(
+        request,
+        "gallery.html",
+        user,
+        renders=renders.data,
+        has_more=renders.has_more,
+        older=older,
+        project=chosen,
+        projects=codes,
+    )
+
+
+def project_codes(session: Session, account_id: str) -> list[str]:
+    """The project codes the account's renders were billed to, most recently used first."""
+    last_used = (
+        select(Render.project)
+        .where(Render.account_id == account_id, Render.project.is_not(None))
+        .group_by(Render.project)
+        .order_by(func.max(Render.created_at).desc())
+        .limit(MAX_PROJECTS)
+    )
+    return [code for code in session.scalars(last_used) if code]
 
 
 @router.get("/renders/{render_id}")

@@ -11,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from tds.api.deps import BaseUrl, RuntimeDep
 from tds.api.errors import error_response
 from tds.exceptions import LoginRequired
-from tds.web import auth, credits, gallery, recovery, settings, studio, teams
+from tds.web import auth, credits, gallery, recovery, settings, studio, teams, usage
 from tds.web.deps import OptionalUser
 from tds.web.errors import wants_page
 from tds.web.templating import page
@@ -19,7 +19,7 @@ from tds.web.templating import page
 
 def install(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
-    for module in (auth, recovery, studio, gallery, settings, teams, credits):
+    for module in (auth, recovery, studio, gallery, settings, teams, credits, usage):
         app.include_router(module.router, include_in_schema=False)
 
     @app.get("/", include_in_schema=False)

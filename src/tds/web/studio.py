@@ -45,6 +45,8 @@ def studio(request: Request, rt: RuntimeDep, user: User) -> Response:
         resolutions=list(catalogue.RESOLUTIONS),
         studio_data={
             "csrf": user.csrf_token,
+            # The project field is remembered per team in the browser (localStorage).
+            "account": user.account_id,
             "costs": catalogue.COSTS,
             "plan": Plan.of(plan).model_dump(),
             "engines": _engines(rt),
@@ -81,6 +83,7 @@ async def create(
     resolution: Annotated[str, Form()] = "2k",
     geometry_fidelity: Annotated[float, Form()] = 0.7,
     prompt: Annotated[str, Form()] = "",
+    project: Annotated[str, Form()] = "",
 ) -> JSONResponse:
     fields: dict[str, object] = {
         "kind": kind,
@@ -92,6 +95,8 @@ async def create(
         "prompt": prompt,
         "source": "web",
     }
+    if project.strip():  # an empty field is no project, not an empty code
+        fields["project"] = project
     if render_id:
         fields["render_id"] = render_id
     elif file is not None:

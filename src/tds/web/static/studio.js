@@ -11,6 +11,17 @@
 
   const headers = { "X-CSRF-Token": data.csrf, Accept: "application/json" };
 
+  // The project code is kept for the next render, per team, in this browser.
+  const projectKey = `tds.studio.project.${data.account}`;
+  function rememberProject() {
+    const value = form.project.value.trim();
+    try {
+      if (value) localStorage.setItem(projectKey, value);
+      else localStorage.removeItem(projectKey);
+    } catch (e) { /* storage off (private mode): the field simply starts empty */ }
+  }
+  try { form.project.value = localStorage.getItem(projectKey) || ""; } catch (e) { /* as above */ }
+
   function showMessage(text) {
     $("message").textContent = text;
     $("message").hidden = !text;
@@ -107,6 +118,8 @@
 
   function show(render) {
     current = render;
+    $("result-project").textContent = render.project ? `Project: ${render.project}` : "";
+    $("result-project").hidden = !render.project;
     if (render.status !== "done") {
       $("result-title").textContent = render.status === "failed"
         ? `Failed: ${render.error.message}` : `Stopped: the render was ${render.status}.`;
@@ -149,6 +162,7 @@
 
   form.addEventListener("submit", (e) => {
     e.preventDefault();
+    rememberProject();
     const body = new FormData(form);
     body.delete("file");
     if (!form.render_id.value) {
@@ -161,6 +175,7 @@
   document.querySelectorAll("[data-follow]").forEach((button) => {
     button.addEventListener("click", () => {
       if (!current) return;
+      rememberProject();
       const body = new FormData(form);
       body.delete("file");
       body.set("render_id", current.id);
