@@ -59,7 +59,23 @@ class RenderRequestTest < Minitest::Test
   end
 
   def settings_from_vector
-    Core::Settings.new(@body.slice('scene_type', 'resolution', 'architectural_style', 'lighting', 'prompt'))
+    Core::Settings.new(@body.slice('scene_type', 'resolution', 'architectural_style', 'lighting', 'prompt', 'project'))
+  end
+
+  def test_a_project_code_is_sent_trimmed_and_only_when_given
+    assert_equal '2026-017 Harbour Lofts', Core::RenderRequest.body(@png, settings_from_vector)['project']
+    body = Core::RenderRequest.body(@png, Core::Settings.new('project' => '  Mill Street '))
+    assert_equal 'Mill Street', body['project']
+    refute Core::RenderRequest.body(@png, Core::Settings.new('project' => '   ')).key?('project')
+  end
+
+  def test_the_project_stays_out_of_the_preferences_and_is_checked
+    settings = Core::Settings.new({ 'project' => 'Harbour Lofts', 'prompt' => 'dusk' }, 'k')
+    refute JSON.parse(settings.preferences_json).key?('project')
+    assert_equal 'dusk', JSON.parse(settings.preferences_json)['prompt']
+    assert_equal 'Harbour Lofts', settings.to_h['project']
+    settings.update('project' => 'x' * 101)
+    assert_includes settings.problems, 'The project code is longer than 100 characters.'
   end
 
   def test_body_is_the_contract_vector

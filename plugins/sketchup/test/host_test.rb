@@ -72,6 +72,12 @@ class SettingsStoreTest < Minitest::Test
     assert_empty Sketchup.active_model.attributes
   end
 
+  def test_the_project_code_is_not_a_preference
+    Host::SettingsStore.new.save(Core::Settings.new({ 'project' => 'Harbour Lofts' }, 'k'))
+    assert_nil Host::SettingsStore.new.load.project
+    refute_includes Sketchup.defaults.fetch(%w[Tds_Render settings]).unpack1('m0'), 'Harbour Lofts'
+  end
+
   def test_garbage_in_the_defaults_gives_the_defaults
     Sketchup.write_default('Tds_Render', 'settings', '%%%')
     assert_equal Core::Settings.new.to_h, Host::SettingsStore.new.load.to_h
@@ -213,6 +219,34 @@ class AppOfflineTest < Minitest::Test
     assert_equal path, app.result['path']
   end
 
+  def test_the_project_is_kept_in_the_model_and_sent_with_its_renders
+    offline_server
+    Sketchup.active_model.path = File.join(@dir, 'house.skp')
+    app = new_app
+    dialog.trigger('ready')
+    assert_nil dialog.last_state['settings']['project']
+    dialog.trigger('render', '{"project":"  2026-017 Harbour Lofts "}')
+    assert_nil dialog.last_state['error']
+    assert_equal({ %w[tds_render project] => '2026-017 Harbour Lofts' }, Sketchup.active_model.attributes)
+    posts = Http::Request.instances.select { |r| r.url.end_with?('/api/v1/renders') }
+    assert_equal '2026-017 Harbour Lofts', JSON.parse(posts.last.body)['project']
+
+    other = Sketchup::Model.new # another model becomes active: its own project (none)
+    Sketchup.active_model = other
+    other.active_view.png = @png
+    dialog.trigger('ready')
+    assert_nil dialog.last_state['settings']['project']
+    dialog.trigger('render', '{}')
+    refute JSON.parse(Http::Request.instances.select { |r| r.url.end_with?('/api/v1/renders') }.last.body).key?('project')
+    assert_empty other.attributes, 'a model without a project gets no attribute'
+
+    other.set_attribute('tds_render', 'project', 'Mill Street') # opened with one saved in it
+    app.show
+    assert_equal 'Mill Street', dialog.last_state['settings']['project']
+    dialog.trigger('options_changed', '{"project":""}')
+    assert_empty other.attributes, 'clearing the field removes it from the model'
+  end
+
   def test_the_key_never_reaches_the_page_or_the_model
     offline_server
     Sketchup.active_model.path = File.join(@dir, 'house.skp')
@@ -286,9 +320,11 @@ class AppLiveTest < Minitest::Test
     dialog.trigger('ready')
     before = dialog.last_state
     assert before['quote']['ok'], before.inspect
-    dialog.trigger('render', '{"architectural_style":"Scandinavian","lighting":"Overcast"}')
+    dialog.trigger('render', '{"architectural_style":"Scandinavian","lighting":"Overcast","project":"Villa 12"}')
     state = dialog.last_state
     assert_nil state['error'], state['error'].inspect
+    assert_equal 'Villa 12', state['result']['project'], 'the server billed it to the project'
+    assert_equal 'Villa 12', Sketchup.active_model.get_attribute('tds_render', 'project')
     assert_equal before['account']['credits'] - before['quote']['cost'], state['account']['credits']
     bytes = File.binread(state['result']['path'])
     assert_equal '.jpg', Core::Output.image_ext(bytes)

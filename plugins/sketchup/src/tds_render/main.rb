@@ -8,6 +8,7 @@ require_relative 'core'
 require_relative 'host/http_transport'
 require_relative 'host/capture'
 require_relative 'host/settings_store'
+require_relative 'host/model_project'
 require_relative 'host/dialog'
 require_relative 'host/app'
 

@@ -97,7 +97,7 @@ module Sketchup
       @active_view = View.new
       @active_entities = Entities.new
       @operations = []
-      @attributes = {} # set_attribute would store things in the .skp: the plugin must not
+      @attributes = {} # what set_attribute stores goes into the .skp: only the project code may
     end
 
     def bounds
@@ -114,6 +114,14 @@ module Sketchup
 
     def set_attribute(dictionary, key, value)
       @attributes[[dictionary, key]] = value
+    end
+
+    def get_attribute(dictionary, key, default = nil)
+      @attributes.fetch([dictionary, key], default)
+    end
+
+    def delete_attribute(dictionary, key)
+      @attributes.delete([dictionary, key])
     end
   end
 

@@ -20,6 +20,7 @@ module Tds
           body['lighting'] = settings.lighting if settings.lighting
           body['prompt'] = settings.prompt unless settings.prompt.to_s.strip.empty?
           body['input_type'] = input_type if input_type
+          body['project'] = settings.project if settings.project
           body['source'] = source
           body
         end

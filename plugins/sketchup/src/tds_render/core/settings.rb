@@ -16,10 +16,14 @@ module Tds
           'lighting' => nil,
           'resolution' => '2k',
           'prompt' => '',
-          'place_in_model' => false
+          'place_in_model' => false,
+          'project' => nil
         }.freeze
         FIELDS = DEFAULTS.keys.freeze
+        # Kept with the model (its attribute dictionary), not in the user's preferences.
+        PER_MODEL = ['project'].freeze
         MAX_PROMPT = 2000
+        MAX_PROJECT = 100
 
         attr_accessor(*(FIELDS - ['server_url']).map(&:to_sym))
         attr_reader :api_key, :server_url
@@ -71,12 +75,18 @@ module Tds
           to_h.to_json(*args)
         end
 
+        # What goes into the user's preferences: everything but the per-model fields.
+        def preferences_json
+          to_h.reject { |field, _| PER_MODEL.include?(field) }.to_json
+        end
+
         # Problems that stop a render before anything is sent, as sentences.
         def problems
           out = []
           out << 'Paste your API key in the tds settings.' unless key?
           out << 'The server address must start with http:// or https://.' unless server_url =~ %r{\Ahttps?://[^/\s]+}
           out << "The prompt is longer than #{MAX_PROMPT} characters." if prompt.to_s.length > MAX_PROMPT
+          out << "The project code is longer than #{MAX_PROJECT} characters." if project.to_s.length > MAX_PROJECT
           out
         end
 

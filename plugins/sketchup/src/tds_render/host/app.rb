@@ -38,6 +38,7 @@ module Tds
         end
 
         def show(settings: false)
+          load_project
           @show_settings = settings || !@settings.key?
           reopened = @dialog.visible?
           @dialog.show
@@ -45,6 +46,7 @@ module Tds
         end
 
         def dialog_ready
+          load_project
           push
           refresh
         end
@@ -84,6 +86,7 @@ module Tds
         def options_changed(values)
           @settings.update(values)
           @store.save(@settings)
+          ModelProject.write(Sketchup.active_model, @settings.project)
           push
         end
 
@@ -98,6 +101,7 @@ module Tds
           end
 
           model = Sketchup.active_model
+          ModelProject.write(model, @settings.project)
           png = capture(model.active_view)
           return unless png
 
@@ -157,6 +161,11 @@ module Tds
 
         private
 
+        # The active model's project code into the panel (another model may be active now).
+        def load_project
+          @settings.project = ModelProject.read(Sketchup.active_model)
+        end
+
         def push
           data = state
           data['image'] = @image if @image
@@ -212,7 +221,7 @@ module Tds
           File.binwrite(path, bytes)
           @result = { 'path' => path, 'render_id' => outcome.id, 'url' => outcome.output_url,
                       'width' => outcome.render['width'], 'height' => outcome.render['height'],
-                      'credits_used' => outcome.render['credits_used'] }
+                      'credits_used' => outcome.render['credits_used'], 'project' => outcome.render['project'] }
           @image = "data:image/jpeg;base64,#{[bytes].pack('m0')}"
           place_in_model if @settings.place_in_model
           finish(nil, "Saved #{File.basename(path)}")

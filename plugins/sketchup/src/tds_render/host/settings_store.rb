@@ -5,7 +5,8 @@ module Tds
     module Host
       # The panel's choices and the API key in SketchUp's per-user preferences (the registry on
       # Windows, a plist on macOS): never in the .skp, which gets shared. The options go in as
-      # base64 JSON because write_default mangles quotes and backslashes in string values.
+      # base64 JSON because write_default mangles quotes and backslashes in string values. The
+      # project code is the model's own (ModelProject), so it is left out here.
       class SettingsStore
         SECTION = 'Tds_Render'
 
@@ -18,7 +19,7 @@ module Tds
         end
 
         def save(settings)
-          Sketchup.write_default(SECTION, 'settings', [settings.to_json].pack('m0'))
+          Sketchup.write_default(SECTION, 'settings', [settings.preferences_json].pack('m0'))
           Sketchup.write_default(SECTION, 'api_key', settings.api_key.to_s)
         end
       end
