@@ -18,6 +18,14 @@ namespace Tds.AutoCAD
     {
         public string HostName => "AutoCAD";
 
+        /// <summary>The active drawing's file ("" when unnamed): its project code is kept by path in
+        /// the plugin's settings (a drawing has no project field of its own to write without a lock).</summary>
+        public ModelInfo ActiveModel()
+        {
+            var document = AcadApp.DocumentManager.MdiActiveDocument;
+            return new ModelInfo(document != null && document.IsNamedDrawing ? document.Database.Filename : "");
+        }
+
         public void Capture(RenderController controller, Action<CaptureResult> done)
         {
             var document = AcadApp.DocumentManager.MdiActiveDocument;

@@ -19,6 +19,7 @@ namespace Tds.Plugins.Core.Tests
                 ArchitecturalStyle = body.Element("architectural_style").Value,
                 Lighting = body.Element("lighting").Value,
                 Prompt = body.Element("prompt").Value,
+                Project = body.Element("project").Value,
             };
         }
 
@@ -38,6 +39,16 @@ namespace Tds.Plugins.Core.Tests
             var keys = built.Elements().Select(e => e.Name.LocalName).ToArray();
             Assert.That(keys, Is.EqualTo(new[] { "image_base64", "kind", "scene_type", "resolution", "input_type", "source" }));
             Assert.That(built.Element("source").Value, Is.EqualTo("revit"));
+        }
+
+        [Test]
+        public void AProjectCodeIsSentTrimmedAndOnlyWhenGiven()
+        {
+            var billed = RenderRequest.Build(Fake.Png(), new PluginSettings { Project = "  Mill Street " }, HostSource.Revit);
+            Assert.That(billed.Project, Is.EqualTo("Mill Street"));
+            var blank = Contract.ParseTree(RenderRequest.ToJson(RenderRequest.Build(Fake.Png(), new PluginSettings { Project = "  " }, HostSource.Revit)));
+            Assert.That(blank.Element("project"), Is.Null);
+            Assert.That(Contract.Body<RenderEnvelope>("render_done").Render.Project, Is.EqualTo("2026-017 Harbour Lofts"));
         }
 
         [TestCase("rhino")]

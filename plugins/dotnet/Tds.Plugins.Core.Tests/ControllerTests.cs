@@ -37,10 +37,10 @@ namespace Tds.Plugins.Core.Tests
         [TearDown]
         public void TearDown() => Directory.Delete(_dir, true);
 
-        RenderController Controller(string key = "tds_live_key", string resolution = "1k")
+        RenderController Controller(string key = "tds_live_key", string resolution = "1k", bool keepSettings = false)
         {
             var store = new JsonFileSettingsStore(Path.Combine(_dir, "settings", "autocad.json"), _secrets);
-            store.Save(new PluginSettings { ServerUrl = Fake.Server, ApiKey = key, Resolution = resolution });
+            if (!keepSettings) store.Save(new PluginSettings { ServerUrl = Fake.Server, ApiKey = key, Resolution = resolution });
             return new RenderController(store, HostSource.AutoCad, options =>
             {
                 options.Delay = (d, c) => Task.FromResult(0);
@@ -106,6 +106,33 @@ namespace Tds.Plugins.Core.Tests
             var post = _handler.Requests[2];
             Assert.That(Contract.ParseTree(post.Body).Element("source").Value, Is.EqualTo("autocad"));
             Assert.That(_handler.Requests[3].Url, Is.EqualTo(Contract.Body<RenderEnvelope>("render_done").Render.OutputImageUrl));
+        }
+
+        [Test]
+        public async Task EachModelKeepsItsProjectAndItIsSent()
+        {
+            _handler.ThenVector("render_done").ThenBytes(Jpeg).ThenVector("render_done").ThenBytes(Jpeg);
+            var tower = Path.Combine(_dir, "tower.rvt");
+            var villa = Path.Combine(_dir, "villa.rvt");
+            using (var controller = Controller())
+            {
+                Assert.That(controller.LoadProject(tower), Is.Null);
+                Assert.That(controller.LoadProject(villa, "2026-031"), Is.EqualTo("2026-031"), "the model's own number first");
+                controller.SetProject(tower, " 2026-017 Harbour Lofts ");
+                await controller.RenderAsync(Fake.Png(), tower);
+                controller.LoadProject(villa);
+                Assert.That(controller.Settings.Project, Is.Null);
+                await controller.RenderAsync(Fake.Png(), villa);
+            }
+            Assert.That(Contract.ParseTree(_handler.Requests[0].Body).Element("project").Value, Is.EqualTo("2026-017 Harbour Lofts"));
+            Assert.That(Contract.ParseTree(_handler.Requests[2].Body).Element("project"), Is.Null);
+            using (var again = Controller(keepSettings: true)) // the next session: remembered per model
+            {
+                Assert.That(again.LoadProject(tower, "2026-099"), Is.EqualTo("2026-017 Harbour Lofts"));
+                Assert.That(again.LoadProject(villa), Is.Null);
+                again.SetProject(tower, "");
+                Assert.That(again.LoadProject(tower), Is.Null, "cleared: forgotten");
+            }
         }
 
         [Test]

@@ -134,7 +134,9 @@ namespace Tds.Plugins.Core.Tests
                 {
                     await controller.RefreshAsync();
                     Assert.That(controller.Quote.Ok, Is.True, controller.Quote.Text);
+                    controller.SetProject(Path.Combine(dir, "villa.3dm"), "Villa 12");
                     var result = await controller.RenderAsync(_png, Path.Combine(dir, "villa.3dm"));
+                    Assert.That(result.Render.Project, Is.EqualTo("Villa 12"), "the server billed it to the project");
                     Assert.That(Path.GetDirectoryName(result.SavedPath), Is.EqualTo(dir));
                     Assert.That(OutputFiles.ImageExtension(File.ReadAllBytes(result.SavedPath)), Is.EqualTo(".jpg"));
                 }

@@ -72,6 +72,32 @@ namespace Tds.Plugins.Core.Tests
         }
 
         [Test]
+        public void ProjectsAreRememberedPerModelNotAsAnOption()
+        {
+            var settings = new PluginSettings { Project = "  Harbour Lofts  " };
+            Assert.That(settings.Project, Is.EqualTo("Harbour Lofts"));
+            Assert.That(settings.Clone().Project, Is.EqualTo("Harbour Lofts"));
+            Assert.That(settings.ToJson().Contains("Harbour Lofts"), Is.False, "the current project is the model's, not an option");
+            settings.Project = new string('x', PluginSettings.MaxProject + 1);
+            Assert.That(settings.Problems(), Has.Member("The project code is longer than 100 characters."));
+            settings.Project = null;
+            settings.RememberProject(@"C:\jobs\a.rvt", "A");
+            settings.RememberProject(@"C:\jobs\b.rvt", "B");
+            settings.RememberProject(@"C:\JOBS\A.RVT", "A2");
+            Assert.That(settings.ProjectFor(@"c:\jobs\a.rvt"), Is.EqualTo("A2"));
+            Assert.That(settings.Projects.Count, Is.EqualTo(2));
+            Assert.That(settings.Projects[0].Project, Is.EqualTo("A2"), "most recent first");
+            var loaded = PluginSettings.FromJson(settings.ToJson());
+            Assert.That(loaded.ProjectFor(@"C:\jobs\b.rvt"), Is.EqualTo("B"));
+            Assert.That(loaded.Project, Is.Null);
+            for (var n = 0; n < PluginSettings.MaxRememberedProjects + 5; n++) loaded.RememberProject("m" + n, "p" + n);
+            Assert.That(loaded.Projects.Count, Is.EqualTo(PluginSettings.MaxRememberedProjects));
+            Assert.That(loaded.ProjectFor(@"C:\jobs\b.rvt"), Is.Null, "the oldest go");
+            loaded.RememberProject("m3", " ");
+            Assert.That(loaded.ProjectFor("m3"), Is.Null);
+        }
+
+        [Test]
         public void ProblemsNameWhatStopsARender()
         {
             Check.Contains(string.Join(" ", new PluginSettings().Problems()), "API key");

@@ -117,6 +117,7 @@ namespace Tds.Plugins.Core
         [DataMember(Name = "kind")] public string Kind { get; set; }
         [DataMember(Name = "status")] public string Status { get; set; }
         [DataMember(Name = "source")] public string Source { get; set; }
+        [DataMember(Name = "project")] public string Project { get; set; }
         [DataMember(Name = "scene_type")] public string SceneType { get; set; }
         [DataMember(Name = "architectural_style")] public string ArchitecturalStyle { get; set; }
         [DataMember(Name = "lighting")] public string Lighting { get; set; }
@@ -163,6 +164,7 @@ namespace Tds.Plugins.Core
         [DataMember(Name = "lighting", Order = 6, EmitDefaultValue = false)] public string Lighting { get; set; }
         [DataMember(Name = "prompt", Order = 7, EmitDefaultValue = false)] public string Prompt { get; set; }
         [DataMember(Name = "input_type", Order = 8, EmitDefaultValue = false)] public string InputType { get; set; }
-        [DataMember(Name = "source", Order = 9)] public string Source { get; set; }
+        [DataMember(Name = "project", Order = 9, EmitDefaultValue = false)] public string Project { get; set; }
+        [DataMember(Name = "source", Order = 10)] public string Source { get; set; }
     }
 }

@@ -1,4 +1,6 @@
+using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Runtime.Serialization;
 using System.Text;
 
@@ -12,9 +14,13 @@ namespace Tds.Plugins.Core
     {
         public const string DefaultServerUrl = "http://localhost:8000";
         public const int MaxPrompt = 2000;
+        public const int MaxProject = 100;
+        /// <summary>How many models' project codes are remembered (most recently used kept).</summary>
+        public const int MaxRememberedProjects = 200;
 
         string _serverUrl = DefaultServerUrl;
         string _apiKey;
+        string _project;
 
         [DataMember(Name = "server_url", Order = 1)]
         public string ServerUrl
@@ -33,6 +39,37 @@ namespace Tds.Plugins.Core
         [DataMember(Name = "resolution", Order = 5)] public string Resolution { get; set; } = "2k";
         [DataMember(Name = "prompt", Order = 6)] public string Prompt { get; set; } = "";
         [DataMember(Name = "place_in_model", Order = 7)] public bool PlaceInModel { get; set; }
+
+        /// <summary>Per model, the project code its renders were last billed to, most recent first
+        /// (hosts that keep it outside the model file: Revit and AutoCAD).</summary>
+        [DataMember(Name = "projects", Order = 8, EmitDefaultValue = false)] public List<ModelProject> Projects { get; set; }
+
+        /// <summary>The project code the next render is billed to (null: none). Not a data member: it
+        /// belongs to the open model, not to the user's options; see <see cref="ProjectFor"/>.</summary>
+        public string Project
+        {
+            get { return _project; }
+            set { _project = Blank(value); }
+        }
+
+        /// <summary>The project code remembered for a model (its path; "" for an unsaved one), or null.</summary>
+        public string ProjectFor(string modelPath)
+        {
+            var key = modelPath ?? "";
+            return Projects?.FirstOrDefault(p => string.Equals(p.Model, key, StringComparison.OrdinalIgnoreCase))?.Project;
+        }
+
+        /// <summary>Remembers (or, blank, forgets) a model's project code, keeping the newest
+        /// <see cref="MaxRememberedProjects"/>.</summary>
+        public void RememberProject(string modelPath, string project)
+        {
+            var key = modelPath ?? "";
+            var code = Blank(project);
+            var rest = (Projects ?? new List<ModelProject>())
+                .Where(p => !string.Equals(p.Model, key, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (code != null) rest.Insert(0, new ModelProject { Model = key, Project = code });
+            Projects = rest.Count == 0 ? null : rest.Take(MaxRememberedProjects).ToList();
+        }
 
         /// <summary>Keys are pasted from a web page: whitespace and quotes that come along are dropped.</summary>
         public string ApiKey
@@ -79,6 +116,7 @@ namespace Tds.Plugins.Core
         public PluginSettings Clone()
         {
             var copy = FromJson(ToJson(), ApiKey);
+            copy.Project = Project;
             return copy;
         }
 
@@ -90,9 +128,18 @@ namespace Tds.Plugins.Core
             if (!(ServerUrl.StartsWith("http://") || ServerUrl.StartsWith("https://")) || ServerUrl.IndexOf(' ') >= 0)
                 problems.Add("The server address must start with http:// or https://.");
             if ((Prompt ?? "").Length > MaxPrompt) problems.Add("The prompt is longer than " + MaxPrompt + " characters.");
+            if ((Project ?? "").Length > MaxProject) problems.Add("The project code is longer than " + MaxProject + " characters.");
             return problems;
         }
 
         static string Blank(string value) => string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+    }
+
+    /// <summary>One model's project code in <see cref="PluginSettings.Projects"/>.</summary>
+    [DataContract]
+    public sealed class ModelProject
+    {
+        [DataMember(Name = "model", Order = 1)] public string Model { get; set; }
+        [DataMember(Name = "project", Order = 2)] public string Project { get; set; }
     }
 }

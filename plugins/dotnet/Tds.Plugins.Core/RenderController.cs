@@ -79,6 +79,30 @@ namespace Tds.Plugins.Core
             }
         }
 
+        /// <summary>The project code for the model now active: the one remembered for it, else the one
+        /// the model names itself (<paramref name="modelNumber"/>, e.g. Revit's Project Number), else
+        /// none. It becomes <see cref="PluginSettings.Project"/> and is returned.</summary>
+        public string LoadProject(string modelPath, string modelNumber = null)
+        {
+            var next = Settings.Clone();
+            next.Project = Settings.ProjectFor(modelPath) ?? modelNumber;
+            Settings = next;
+            return next.Project;
+        }
+
+        /// <summary>The project code typed for a model: used by the next render and, with
+        /// <paramref name="remember"/>, remembered for the model in the user's settings (only a change
+        /// is saved). A host that keeps it in the model file itself (Rhino) passes false.</summary>
+        public void SetProject(string modelPath, string project, bool remember = true)
+        {
+            var next = Settings.Clone();
+            next.Project = project;
+            var changed = remember && next.ProjectFor(modelPath) != next.Project;
+            if (changed) next.RememberProject(modelPath, next.Project);
+            if (changed) _store.Save(next);
+            Settings = next;
+        }
+
         /// <summary>GET /styles and /me together: option lists, costs and balance before any click.</summary>
         public async Task RefreshAsync(CancellationToken cancel = default)
         {

@@ -28,6 +28,7 @@ namespace Tds.Plugins.Core
                 Lighting = Blank(settings.Lighting),
                 Prompt = string.IsNullOrWhiteSpace(settings.Prompt) ? null : settings.Prompt,
                 InputType = inputType,
+                Project = Blank(settings.Project),
                 Source = source,
             };
         }

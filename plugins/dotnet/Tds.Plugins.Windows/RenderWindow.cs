@@ -21,6 +21,7 @@ namespace Tds.Plugins.Windows
         readonly IHostBridge _host;
         readonly ComboBox _scene = Combo(), _style = Combo(), _lighting = Combo(), _resolution = Combo();
         readonly TextBox _prompt = new TextBox { Multiline = true, Height = 54, Dock = DockStyle.Fill, MaxLength = PluginSettings.MaxPrompt };
+        readonly TextBox _project = new TextBox { Dock = DockStyle.Fill, MaxLength = PluginSettings.MaxProject };
         readonly Label _account = new Label { AutoSize = true, ForeColor = SystemColors.GrayText, Dock = DockStyle.Fill };
         readonly Label _quote = new Label { AutoSize = false, Height = 34, Dock = DockStyle.Fill, TextAlign = ContentAlignment.MiddleLeft };
         readonly Button _render = new Button { Text = "Render view", Dock = DockStyle.Fill, Height = 32 };
@@ -35,6 +36,7 @@ namespace Tds.Plugins.Windows
         CancellationTokenSource _running;
         RenderResult _result;
         bool _filling;
+        string _modelPath;
 
         public RenderWindow(RenderController controller, IHostBridge host)
         {
@@ -55,8 +57,11 @@ namespace Tds.Plugins.Windows
             _folder.Click += (s, e) => OpenFolder();
             foreach (var box in new[] { _scene, _style, _lighting, _resolution }) box.SelectedIndexChanged += (s, e) => OptionsChanged();
             _prompt.Leave += (s, e) => OptionsChanged();
+            _project.Leave += (s, e) => ProjectChanged();
+            Activated += (s, e) => LoadProject(); // another model may be active now
             Shown += async (s, e) =>
             {
+                LoadProject();
                 if (!_controller.Settings.HasKey) EditSettings();
                 else await RefreshAsync();
             };
@@ -77,6 +82,8 @@ namespace Tds.Plugins.Windows
             AddRow(grid, _style, _lighting);
             AddRow(grid, Caption("Prompt (optional)"));
             AddRow(grid, _prompt);
+            AddRow(grid, Caption("Project (optional: the code this model's renders are billed to)"));
+            AddRow(grid, _project);
             AddRow(grid, _quote);
             AddRow(grid, _render);
             var actions = new FlowLayoutPanel { AutoSize = true, Dock = DockStyle.Fill };
@@ -174,6 +181,24 @@ namespace Tds.Plugins.Windows
             ShowQuote();
         }
 
+        /// <summary>The active model's project code into the field (kept per model by the controller).</summary>
+        void LoadProject()
+        {
+            if (_running != null) return; // a render in flight keeps the model it was sent for
+            var model = _host.ActiveModel() ?? new ModelInfo("");
+            if (model.Path == _modelPath && _project.Focused) return;
+            // Typed for the model that was active, and not yet kept: keep it for that model.
+            if (_modelPath != null && model.Path != _modelPath) _controller.SetProject(_modelPath, _project.Text);
+            _modelPath = model.Path;
+            _project.Text = _controller.LoadProject(model.Path, model.ProjectNumber) ?? "";
+        }
+
+        void ProjectChanged()
+        {
+            if (_running != null || _modelPath == null) return;
+            _controller.SetProject(_modelPath, _project.Text);
+        }
+
         void ShowQuote()
         {
             var quote = _controller.Quote;
@@ -204,6 +229,7 @@ namespace Tds.Plugins.Windows
         {
             if (_running != null) return;
             OptionsChanged();
+            ProjectChanged();
             _running = new CancellationTokenSource();
             SetBusy(true, "Capturing the view…");
             _host.Capture(_controller, capture => OnUi(async () => await Rendered(capture)));

@@ -14,6 +14,7 @@ namespace Tds.Revit
     {
         static RenderWindow _window;
         static RenderController _controller;
+        static RevitBridge _bridge;
 
         public Result Execute(ExternalCommandData commandData, ref string message, ElementSet elements)
         {
@@ -25,7 +26,8 @@ namespace Tds.Revit
             if (_window == null || _window.IsDisposed)
             {
                 // ExternalEvent.Create must run in API context: here, not in the window.
-                var bridge = new RevitBridge();
+                var bridge = _bridge = new RevitBridge();
+                bridge.Observe(commandData.Application); // before the window shows the model's project
                 _controller?.Dispose();
                 _controller = new RenderController(WindowsSettings.For("revit"), HostSource.Revit);
                 _window = new RenderWindow(_controller, bridge);
@@ -34,6 +36,7 @@ namespace Tds.Revit
             }
             else
             {
+                _bridge?.Observe(commandData.Application); // another model may be active now
                 _window.Activate();
             }
             return Result.Succeeded;

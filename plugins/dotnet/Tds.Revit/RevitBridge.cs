@@ -16,6 +16,7 @@ namespace Tds.Revit
         readonly PlaceHandler _placeHandler = new PlaceHandler();
         readonly ExternalEvent _capture;
         readonly ExternalEvent _place;
+        ModelInfo _model = new ModelInfo("");
 
         public RevitBridge()
         {
@@ -25,8 +26,31 @@ namespace Tds.Revit
 
         public string HostName => "Revit";
 
+        /// <summary>The model as last seen in API context (the ribbon command, each capture): the
+        /// window runs outside it and must not read the document itself.</summary>
+        public ModelInfo ActiveModel() => _model;
+
+        /// <summary>Notes the active document's path and its Project Information → Project Number,
+        /// the project code a Revit model already carries. Call in API context only.</summary>
+        public void Observe(UIApplication app)
+        {
+            var document = app.ActiveUIDocument?.Document;
+            if (document == null) return;
+            string number = null;
+            try
+            {
+                number = document.ProjectInformation?.Number;
+            }
+            catch (Autodesk.Revit.Exceptions.ApplicationException)
+            {
+                number = null; // a family document has no project information
+            }
+            _model = new ModelInfo(document.IsModelInCloud ? "" : document.PathName, string.IsNullOrWhiteSpace(number) ? null : number.Trim());
+        }
+
         public void Capture(RenderController controller, Action<CaptureResult> done)
         {
+            _captureHandler.Bridge = this;
             _captureHandler.Controller = controller;
             _captureHandler.Done = done;
             if (_capture.Raise() != ExternalEventRequest.Accepted)
@@ -49,6 +73,7 @@ namespace Tds.Revit
 
         sealed class CaptureHandler : IExternalEventHandler
         {
+            public RevitBridge Bridge;
             public RenderController Controller;
             public Action<CaptureResult> Done;
 
@@ -61,6 +86,7 @@ namespace Tds.Revit
                 {
                     var uiDocument = app.ActiveUIDocument ?? throw new TdsException(TdsErrorKind.Capture, "Open a model first.");
                     var document = uiDocument.Document;
+                    Bridge.Observe(app);
                     var png = Controller.Capture(new RevitViewCapture(uiDocument));
                     var modelPath = document.IsModelInCloud ? "" : document.PathName;
                     result = new CaptureResult(png, modelPath);

@@ -25,6 +25,8 @@ namespace Tds.RhinoPlugin
         readonly RenderController _controller;
         readonly DropDown _scene = new DropDown(), _style = new DropDown(), _lighting = new DropDown(), _resolution = new DropDown();
         readonly TextArea _prompt = new TextArea { Height = 54, AcceptsReturn = false };
+        readonly TextBox _project = new TextBox { MaxLength = PluginSettings.MaxProject, PlaceholderText = "2026-017 Harbour Lofts" };
+        const string ProjectSection = "tds", ProjectEntry = "project"; // the document's user text
         readonly Label _account = new Label { TextColor = Colors.Gray };
         readonly Label _quote = new Label { Wrap = WrapMode.Word };
         readonly Button _render = new Button { Text = "Render view" };
@@ -71,6 +73,8 @@ namespace Tds.RhinoPlugin
                     Pair("Style", _style, "Lighting", _lighting),
                     new Label { Text = "Prompt (optional)" },
                     _prompt,
+                    new Label { Text = "Project (optional: the code this model's renders are billed to, kept in the .3dm)" },
+                    _project,
                     _quote,
                     _render,
                     new StackLayout { Orientation = Orientation.Horizontal, Spacing = 6, Items = { _cancel, _settings, _refresh } },
@@ -89,8 +93,11 @@ namespace Tds.RhinoPlugin
             _folder.Click += (s, e) => ShowFile();
             foreach (var box in new[] { _scene, _style, _lighting, _resolution }) box.SelectedIndexChanged += (s, e) => OptionsChanged();
             _prompt.LostFocus += (s, e) => OptionsChanged();
+            _project.LostFocus += (s, e) => ProjectChanged();
             Shown += (s, e) =>
             {
+                _project.Text = DocumentProject() ?? "";
+                ProjectChanged();
                 if (_controller.Catalogue != null) FillOptions();
                 if (!_controller.Settings.HasKey) EditSettings();
                 else Refresh();
@@ -177,6 +184,26 @@ namespace Tds.RhinoPlugin
             ShowQuote();
         }
 
+        /// <summary>The project code kept in the document (its user text), or null.</summary>
+        string DocumentProject()
+        {
+            var value = _doc.Strings.GetValue(ProjectSection, ProjectEntry);
+            return string.IsNullOrWhiteSpace(value) ? null : value.Trim();
+        }
+
+        /// <summary>The field into the document (only a change, so the model is not marked modified
+        /// for nothing) and into the next render.</summary>
+        void ProjectChanged()
+        {
+            var code = (_project.Text ?? "").Trim();
+            if (DocumentProject() != (code.Length == 0 ? null : code))
+            {
+                if (code.Length == 0) _doc.Strings.Delete(ProjectSection, ProjectEntry);
+                else _doc.Strings.SetString(ProjectSection, ProjectEntry, code);
+            }
+            _controller.SetProject(_doc.Path ?? "", code, remember: false);
+        }
+
         static string Key(DropDown box) => string.IsNullOrEmpty(box.SelectedKey) ? null : box.SelectedKey;
 
         void ShowQuote()
@@ -207,6 +234,7 @@ namespace Tds.RhinoPlugin
         {
             if (_running != null) return;
             OptionsChanged();
+            ProjectChanged();
             ShowError(null);
             byte[] png;
             var view = _doc.Views.ActiveView;
