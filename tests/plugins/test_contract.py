@@ -101,7 +101,14 @@ def test_the_render_request_vector_is_accepted_and_answered_like_render_done(
     body = response.json()
     assert body["render"]["status"] == "done"
     assert body["render"]["source"] == request["body"]["source"]
-    for field in ("scene_type", "resolution", "architectural_style", "lighting", "prompt", "project"):
+    for field in (
+        "scene_type",
+        "resolution",
+        "architectural_style",
+        "lighting",
+        "prompt",
+        "project",
+    ):
         assert body["render"][field] == request["body"][field], field
     assert not shape_differences(vector("render_done")["body"], body)
     assert set(vector("render_done")["body"]["render"]) == set(body["render"])
