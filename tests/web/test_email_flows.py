@@ -133,7 +133,7 @@ def test_sign_up_mails_a_link_and_the_credits_come_once_it_is_confirmed(
         assert page.status_code == 200
         assert email in page.text
         assert page.headers["cache-control"] == "no-store"
-        assert page.headers["referrer-policy"] == "no-referrer"
+        assert page.headers["referrer-policy"] == "same-origin"
         assert _account(live, email).credits == 0
         confirmed = follow_confirmation(client, mail)
         assert (confirmed.status_code, confirmed.headers["location"]) == (303, "/login")

@@ -25,6 +25,7 @@ from tds.api.text import NUL
 from tds.exceptions import InvalidRequest, RateLimited
 from tds.web import outgoing
 from tds.web.auth import NUL_EMAIL, check_form, form_page, set_notice
+from tds.web.security import private
 
 router = APIRouter()
 
@@ -32,13 +33,6 @@ Token = Annotated[str, Query(max_length=email_tokens.MAX_TOKEN_LENGTH)]
 TokenField = Annotated[str, Form(max_length=email_tokens.MAX_TOKEN_LENGTH)]
 EmailField = Annotated[str, Form(max_length=320)]
 CsrfField = Annotated[str, Form()]
-
-
-def _private(response: Response) -> Response:
-    """Pages that carry a token: never cached, never named in a Referer."""
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
 
 
 async def _limit_mail(request: Request, rt: Runtime, email: str) -> None:
@@ -89,10 +83,10 @@ async def verify_page(request: Request, rt: RuntimeDep, token: Token = "") -> Re
     try:
         email = await rt.db.run_read(accounts.email_of_token, token, "verify")
     except InvalidRequest as error:
-        return _private(
+        return private(
             form_page(request, "verify_email.html", status_code=400, error=error.message)
         )
-    return _private(form_page(request, "verify_email.html", token=token, email=email))
+    return private(form_page(request, "verify_email.html", token=token, email=email))
 
 
 @router.post("/verify-email")
@@ -103,7 +97,7 @@ async def verify(
     try:
         await rt.db.run_write(accounts.verify_email, token)
     except InvalidRequest as error:
-        return _private(
+        return private(
             form_page(request, "verify_email.html", status_code=400, error=error.message)
         )
     response = RedirectResponse("/login", status_code=303)
@@ -160,10 +154,10 @@ async def reset_page(request: Request, rt: RuntimeDep, token: Token = "") -> Res
     try:
         email = await rt.db.run_read(accounts.email_of_token, token, "reset")
     except InvalidRequest as error:
-        return _private(
+        return private(
             form_page(request, "reset_password.html", status_code=400, error=error.message)
         )
-    return _private(form_page(request, "reset_password.html", token=token, email=email))
+    return private(form_page(request, "reset_password.html", token=token, email=email))
 
 
 @router.post("/reset-password")
@@ -178,13 +172,13 @@ async def reset(
     try:
         email = await rt.db.run_read(accounts.email_of_token, token, "reset")
     except InvalidRequest as error:
-        return _private(
+        return private(
             form_page(request, "reset_password.html", status_code=400, error=error.message)
         )
     try:
         passwords.check_strength(password)
     except InvalidRequest as error:
-        return _private(
+        return private(
             form_page(
                 request,
                 "reset_password.html",
@@ -199,7 +193,7 @@ async def reset(
     try:
         await rt.db.run_write(accounts.reset_password, token, password_hash)
     except InvalidRequest as error:  # used up by a twin meanwhile
-        return _private(
+        return private(
             form_page(request, "reset_password.html", status_code=400, error=error.message)
         )
     response = RedirectResponse("/login", status_code=303)

@@ -65,3 +65,12 @@ def check_token(sent: str | None, expected: str | None) -> None:
         raise Forbidden(
             "The form's security token is missing or out of date. Reload the page and try again."
         )
+
+
+def private(response: Response) -> Response:
+    """A page whose URL carries a token (an emailed link): never cached, never named in a
+    Referer to another site. Not "no-referrer": under it Chromium posts the page's own form
+    with `Origin: null`, which check_same_origin must refuse."""
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response

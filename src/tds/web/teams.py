@@ -22,7 +22,7 @@ from tds.teams import mails
 from tds.teams import service as teams
 from tds.web import sessions
 from tds.web.deps import CheckedUser, OptionalUser, User, WebUser
-from tds.web.security import session_cookie_name
+from tds.web.security import private, session_cookie_name
 from tds.web.templating import page
 
 router = APIRouter()
@@ -197,10 +197,7 @@ def join_page(request: Request, rt: RuntimeDep, user: OptionalUser, token: str =
         context = rt.db.read(_invitation, token[:200])
     except REFUSALS as error:
         return page(request, "join.html", user, status_code=error.status, error=error.message)
-    response = page(request, "join.html", user, token=token, **context)
-    response.headers["Cache-Control"] = "no-store"  # the page carries the link's token
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    return private(page(request, "join.html", user, token=token, **context))
 
 
 def _accept(session: Session, token: str, person_id: str, session_id: str) -> None:
