@@ -18,6 +18,7 @@
     ├── RateLimited             429 rate_limited
     ├── InternalError           500 internal_error
     ├── ModelFailed             502 model_failed
+    ├── PaymentProviderFailed   502 payment_provider_failed (Stripe refused or is down)
     └── ModelUnavailable        503 model_unavailable
 
 They are rendered into `{"error": {"code", "message", ...}}` in one place (tds.api.errors).
@@ -133,6 +134,14 @@ class InternalError(TdsError):
 class ModelFailed(TdsError):
     status = 502
     code = "model_failed"
+
+
+class PaymentProviderFailed(TdsError):
+    """The payment provider refused the operator's request or could not be reached; nothing
+    was charged."""
+
+    status = 502
+    code = "payment_provider_failed"
 
 
 class ContentRefused(TdsError):

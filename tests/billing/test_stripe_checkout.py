@@ -306,7 +306,7 @@ def test_unknown_pack_and_packs_list(shop: LiveServer) -> None:
     assert [p["id"] for p in listed["data"]] == ["starter", "studio", "practice"]
 
 
-def test_a_stripe_refusal_is_500_and_records_nothing(make_server: Any, stripe: FakeStripe) -> None:
+def test_a_stripe_refusal_is_502_and_records_nothing(make_server: Any, stripe: FakeStripe) -> None:
     wrong_key = make_server(
         stripe_secret_key="sk_test_wrong000000000000",
         stripe_webhook_secret=fake_stripe.WEBHOOK_SECRET,
@@ -316,8 +316,8 @@ def test_a_stripe_refusal_is_500_and_records_nothing(make_server: Any, stripe: F
     with wrong_key.client(owner) as client:
         error = assert_error(
             client.post("/api/v1/billing/checkout", json={"pack": "starter"}),
-            500,
-            "internal_error",
+            502,
+            "payment_provider_failed",
         )
     assert "sk_test_wrong" not in error["message"]
     with reading(wrong_key.runtime.db) as session:

@@ -21,7 +21,7 @@ from typing import Any
 import stripe
 
 from tds.config import Settings
-from tds.exceptions import InternalError, InvalidRequest
+from tds.exceptions import InvalidRequest, PaymentProviderFailed
 
 log = logging.getLogger("tds.billing")
 
@@ -74,11 +74,11 @@ class CheckoutSession:
         )
 
 
-def _failed(error: stripe.StripeError, doing: str) -> InternalError:
+def _failed(error: stripe.StripeError, doing: str) -> PaymentProviderFailed:
     # The operator's problem (a wrong key, Stripe down), never the buyer's: logged in full,
     # answered plainly. The library's message names no secret (it masks keys).
     log.error("Stripe refused %s: %s (HTTP %s)", doing, error.user_message, error.http_status)
-    return InternalError(
+    return PaymentProviderFailed(
         f"The payment provider could not {doing} just now; nothing was charged. Try again in "
         "a minute, or ask your administrator."
     )

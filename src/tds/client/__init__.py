@@ -21,6 +21,7 @@ Every error is a TdsError carrying `code`, `message` and HTTP `status`:
     │   └── KindUnavailable     400 kind_unavailable
     ├── InvalidApiKey           401 invalid_api_key (also raised when no key is configured)
     ├── InsufficientCredits     402 insufficient_credits
+    │   └── MonthlyCapReached   402 monthly_cap_reached (your cap in the team; `cap`, `cap_left`)
     ├── PlanLimit               403 plan_limit
     ├── NotFound                404 not_found
     ├── IdempotencyConflict     409 idempotency_conflict
@@ -49,6 +50,7 @@ from ._errors import (
     KindUnavailable,
     ModelFailed,
     ModelUnavailable,
+    MonthlyCapReached,
     NotFound,
     PayloadTooLarge,
     PlanLimit,
@@ -63,6 +65,7 @@ from ._models import (
     Account,
     EngineInfo,
     KindInfo,
+    MonthlyCap,
     Option,
     Plan,
     Progress,
@@ -71,6 +74,7 @@ from ._models import (
     RenderList,
     Resolution,
     Styles,
+    TeamRef,
     Upload,
     Usage,
     UsageGroup,
@@ -94,6 +98,8 @@ __all__ = [
     "KindUnavailable",
     "ModelFailed",
     "ModelUnavailable",
+    "MonthlyCap",
+    "MonthlyCapReached",
     "NotFound",
     "Option",
     "PayloadTooLarge",
@@ -111,6 +117,7 @@ __all__ = [
     "Styles",
     "TdsConnectionError",
     "TdsError",
+    "TeamRef",
     "Upload",
     "Usage",
     "UsageGroup",

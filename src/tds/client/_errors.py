@@ -98,6 +98,26 @@ class InsufficientCredits(TdsError):
     code = "insufficient_credits"
 
 
+class MonthlyCapReached(InsufficientCredits):
+    """The team has the credits, but the member's monthly cap in it (set by the team's owners
+    and admins) does not cover this render; `cap` and `cap_left` say how far it goes."""
+
+    code = "monthly_cap_reached"
+
+    @property
+    def cap(self) -> int | None:
+        return self._detail_int("cap")
+
+    @property
+    def cap_left(self) -> int | None:
+        return self._detail_int("cap_left")
+
+    def _detail_int(self, name: str) -> int | None:
+        detail = self.body.get("error")
+        value = detail.get(name) if isinstance(detail, dict) else None
+        return value if isinstance(value, int) else None
+
+
 class PlanLimit(TdsError):
     status = 403
     code = "plan_limit"
@@ -169,6 +189,7 @@ _BY_CODE: dict[str, type[TdsError]] = {
         KindUnavailable,
         InvalidApiKey,
         InsufficientCredits,
+        MonthlyCapReached,
         PlanLimit,
         NotFound,
         IdempotencyConflict,
@@ -185,6 +206,7 @@ _BY_CODE: dict[str, type[TdsError]] = {
 _BY_STATUS: dict[int, type[TdsError]] = {
     400: InvalidRequest,
     401: InvalidApiKey,
+    402: InsufficientCredits,
     404: NotFound,
     405: InvalidRequest,
     413: PayloadTooLarge,

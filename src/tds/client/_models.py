@@ -160,17 +160,50 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class TeamRef:
+    id: str  # the team's account id: your own when you work alone
+    name: str
+    role: str  # yours in it: owner, admin or member
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TeamRef:
+        return cls(str(data.get("id", "")), str(data.get("name", "")), str(data.get("role", "")))
+
+
+@dataclass(frozen=True)
+class MonthlyCap:
+    limit: int  # credits a calendar month (UTC) you may spend of the team's
+    spent: int
+    left: int
+    period: str  # e.g. "2026-12"
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> MonthlyCap:
+        return cls(
+            limit=_int(data.get("limit")) or 0,
+            spent=_int(data.get("spent")) or 0,
+            left=_int(data.get("left")) or 0,
+            period=str(data.get("period", "")),
+        )
+
+
+@dataclass(frozen=True)
 class Account:
+    """Who the key belongs to (`id`, `email`), and the team whose credits it spends."""
+
     id: str
     email: str
     plan: Plan
-    credits: int  # available now
+    credits: int  # the team's, available now
     credits_held: int  # set aside by renders in flight
     created_at: datetime | None
     raw: dict[str, Any] = field(repr=False, compare=False)
+    team: TeamRef | None = None  # None from a server before teams
+    monthly_cap: MonthlyCap | None = None  # None: no cap
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Account:
+        team, cap = data.get("team"), data.get("monthly_cap")
         return cls(
             id=str(data.get("id", "")),
             email=str(data.get("email", "")),
@@ -179,6 +212,8 @@ class Account:
             credits_held=_int(data.get("credits_held")) or 0,
             created_at=_time(data.get("created_at")),
             raw=dict(data),
+            team=TeamRef.from_json(team) if isinstance(team, Mapping) else None,
+            monthly_cap=MonthlyCap.from_json(cap) if isinstance(cap, Mapping) else None,
         )
 
 
