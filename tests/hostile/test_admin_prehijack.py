@@ -1,8 +1,9 @@
 """Security review, issue 15, item 1: account pre-hijacking.
 
-Sign-up does not verify email addresses, so an attacker can sign up as victim@… before the
-victim's studio asks the operator for a key. `tds admin create-key/grant/set-plan` must then
-refuse that account (exit 1, nothing changed) unless the operator passes --existing.
+Until its owner follows the emailed confirmation link, a dashboard sign-up may be an attacker's,
+made as victim@… before the victim's studio asks the operator for a key. `tds admin
+create-key/grant/set-plan` must then refuse that account (exit 1, nothing changed) unless the
+operator passes --existing; once the address is confirmed, the account is its owner's.
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from tds.models import Account, ApiKey, LedgerEntry
 from tests.cli.test_admin import tds
 from tests.support.db import reading
 from tests.support.servers import LiveServer, make_settings
+from tests.support.smtp import confirm_from_outbox
 
 VICTIM = "victim@studio.example"
 PASSWORD = "the attacker's own password"
-REASONS = ("signed itself up", "never verified", "anyone could have made", "--existing")
+REASONS = ("signed itself up", "not confirmed its email", "anyone could have made", "--existing")
 
 
 def _sign_up(live: LiveServer, email: str) -> str:
@@ -77,7 +79,7 @@ def test_admin_commands_refuse_a_self_signed_up_account(
 ) -> None:
     account_id = _sign_up(live, VICTIM)
     before = _state(live, account_id)
-    assert before == ("free", 50, 0, 1, 0)  # the sign-up's welcome credits, no key
+    assert before == ("free", 0, 0, 0, 0)  # unconfirmed: no welcome credits yet, no key
 
     refused = tds(tmp_path, "admin", *command)
 
@@ -108,10 +110,19 @@ def test_existing_lets_the_operator_vouch_for_the_account(live: LiveServer, tmp_
     assert (me["id"], me["email"], me["credits"], me["plan"]["id"]) == (
         account_id,
         VICTIM,
-        62,
+        12,
         "pro",
     )
-    assert _state(live, account_id) == ("pro", 62, 0, 3, 1)
+    assert _state(live, account_id) == ("pro", 12, 0, 2, 1)
+    assert _books(live, account_id).balanced
+
+
+def test_a_confirmed_sign_up_needs_no_flag(live: LiveServer, tmp_path: Path) -> None:
+    account_id = _sign_up(live, VICTIM)
+    confirm_from_outbox(live, VICTIM)  # its owner followed the link: the address is theirs
+    granted = tds(tmp_path, "admin", "grant", "--email", VICTIM, "--credits", "7")
+    assert granted.returncode == 0, granted.stderr
+    assert _state(live, account_id) == ("free", 57, 0, 2, 0)  # welcome credits, then the grant
     assert _books(live, account_id).balanced
 
 

@@ -2,7 +2,8 @@
 
 - 3: one address made 30 accounts with 50 free credits each in 2 s, and "already exists" told
   which emails have accounts. Sign-ups are limited per address, and a new and an existing email
-  get the same answer (sign-up signs nobody in; both go to the log-in page).
+  get the same answer (sign-up signs nobody in; both go to the log-in page). A sign-up has its
+  credits, and can log in, only once its address is confirmed (issue 17).
 - 4: ten wrong log-ins from other addresses locked the owner out (429 with the right password).
   Failures now count per (email, address): an address that never failed for an email is not
   refused for it. IPv6 addresses count by /64; X-Forwarded-For is believed only from
@@ -30,6 +31,7 @@ from tds.models import Account, LedgerEntry
 from tests.support.db import reading
 from tests.support.http import assert_error
 from tests.support.servers import LiveServer
+from tests.support.smtp import confirm_from_outbox
 
 PASSWORD = "a long enough password"
 FREE = PLANS[DEFAULT_PLAN].monthly_credits
@@ -47,12 +49,19 @@ def _browser(live: LiveServer, address: str | None = None) -> httpx.Client:
     return httpx.Client(base_url=live.url, headers=headers)
 
 
-def _sign_up(live: LiveServer, email: str, address: str | None = None) -> httpx.Response:
+def _sign_up(
+    live: LiveServer, email: str, address: str | None = None, *, confirm: bool = False
+) -> httpx.Response:
+    """Sign up; with `confirm`, also follow the confirmation link the server kept (it has no
+    TDS_SMTP_URL), without which the account can neither log in nor has its credits."""
     with _browser(live, address) as browser:
         token = _token(browser.get("/signup"))
-        return browser.post(
+        answer = browser.post(
             "/signup", data={"email": email, "password": PASSWORD, "csrf_token": token}
         )
+    if confirm and answer.status_code == 303:
+        confirm_from_outbox(live, email)
+    return answer
 
 
 def _log_in(
@@ -82,7 +91,7 @@ def _sign_up_books(live: LiveServer) -> tuple[int, int]:
 
 def test_thirty_sign_ups_from_one_address_stop_at_the_limit(make_server: MakeServer) -> None:
     live = make_server()  # the default TDS_SIGNUP_RATE_LIMIT, 5/hour
-    answers = [_sign_up(live, f"farm{n}@example.com") for n in range(30)]
+    answers = [_sign_up(live, f"farm{n}@example.com", confirm=True) for n in range(30)]
     assert [a.status_code for a in answers] == [303] * 5 + [429] * 25
     refused = answers[-1]
     assert "Too many sign-ups from this address (limit 5/hour)" in refused.text
@@ -101,12 +110,13 @@ def test_x_forwarded_for_is_ignored_when_no_proxy_is_trusted(make_server: MakeSe
         _sign_up(live, f"rotating{n}@example.com", f"198.51.100.{n}").status_code for n in range(8)
     ]
     assert statuses == [303] * 5 + [429] * 3
+    confirm_from_outbox(live, "rotating0@example.com")
     logins = [
         _log_in(live, "rotating0@example.com", "guess", f"203.0.113.{n}").status_code
         for n in range(4)
     ]
     assert logins == [401, 401, 401, 429]
-    assert _sign_up_books(live) == (5, 5 * FREE)
+    assert _sign_up_books(live) == (5, FREE)  # the one confirmed has its credits
 
 
 def test_sign_ups_are_limited_per_address_behind_a_trusted_proxy(
@@ -123,13 +133,13 @@ def test_sign_ups_are_limited_per_address_behind_a_trusted_proxy(
     ]
     assert forged == [429] * 3
     assert _sign_up(live, "c@example.com", "198.51.100.8").status_code == 303
-    assert _sign_up_books(live) == (6, 6 * FREE)
+    assert _sign_up_books(live) == (6, 0)  # none confirmed: no credits yet
 
 
 def test_new_and_existing_emails_get_the_same_answer(make_server: MakeServer) -> None:
     live = make_server()
     taken, fresh = "taken@example.com", "fresh@example.com"
-    assert _sign_up(live, taken).status_code == 303
+    assert _sign_up(live, taken, confirm=True).status_code == 303
     with reading(live.runtime.db) as session:
         before = session.scalars(select(Account).where(Account.email == taken)).one()
 
@@ -161,12 +171,12 @@ def test_new_and_existing_emails_get_the_same_answer(make_server: MakeServer) ->
     assert existing == new
     assert new[1] == "/login"
     assert "tds_session" not in new[2]  # signs nobody in
-    assert "If EMAIL was new, its account is ready with" in new[5]
+    assert "If EMAIL was new, we sent it a link to confirm the address" in new[5]
     assert "already exists" not in new[5]
     with reading(live.runtime.db) as session:
         after = session.scalars(select(Account).where(Account.email == taken)).one()
         assert (after.password_hash, after.credits) == (before.password_hash, before.credits)
-    assert _sign_up_books(live) == (2, 2 * FREE)
+    assert _sign_up_books(live) == (2, FREE)  # the fresh one is not confirmed yet
 
 
 # -- 4: log-in ----------------------------------------------------------------------------------
@@ -177,7 +187,7 @@ def test_the_owner_logs_in_while_others_guess_from_other_addresses(
 ) -> None:
     live = make_server(trusted_proxies=["127.0.0.1"])  # TDS_LOGIN_RATE_LIMIT: 10/minute
     owner = "owner@studio.example"
-    assert _sign_up(live, owner, "192.0.2.1").status_code == 303
+    assert _sign_up(live, owner, "192.0.2.1", confirm=True).status_code == 303
     # The review's case: ten wrong log-ins for the owner's email, from ten other addresses.
     for n in range(10):
         assert _log_in(live, owner, "guess", f"198.51.100.{n}").status_code == 401
@@ -196,7 +206,7 @@ def test_the_owner_logs_in_while_others_guess_from_other_addresses(
 def test_an_ipv6_guesser_counts_as_its_64(make_server: MakeServer) -> None:
     live = make_server(trusted_proxies=["127.0.0.1"], login_rate_limit="3/minute")
     owner = "owner6@studio.example"
-    assert _sign_up(live, owner, "192.0.2.1").status_code == 303
+    assert _sign_up(live, owner, "192.0.2.1", confirm=True).status_code == 303
     rotating = [
         _log_in(live, owner, "guess", f"2001:db8:1:2::{n:x}").status_code for n in range(1, 6)
     ]
@@ -289,7 +299,7 @@ def test_wrong_passwords_and_forged_keys_share_one_failure_limit(
         auth_failure_rate_limit="4/minute",
         login_rate_limit="100/minute",
     )
-    assert _sign_up(live, "owner@studio.example", "192.0.2.1").status_code == 303
+    assert _sign_up(live, "owner@studio.example", "192.0.2.1", confirm=True).status_code == 303
     for n in range(4):  # four wrong passwords, each for another email
         assert _log_in(live, f"user{n}@studio.example", "guess", "203.0.113.5").status_code == 401
     with _key_lookups(live) as lookups:

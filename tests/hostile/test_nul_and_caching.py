@@ -13,6 +13,7 @@ import pytest
 from tests.support.http import assert_error
 from tests.support.images import png_bytes
 from tests.support.servers import LiveServer
+from tests.support.smtp import confirm_from_outbox
 
 PASSWORD = "a long enough password"
 IMAGE = base64.b64encode(png_bytes()).decode()
@@ -139,6 +140,7 @@ def test_signed_in_pages_are_not_stored_and_files_keep_their_own_caching(
             data={"email": "cache-check@example.com", "password": PASSWORD, "csrf_token": token},
         )
         assert signed_up.status_code == 303, signed_up.text  # sign-up does not sign in
+        confirm_from_outbox(server, "cache-check@example.com")
         token = _token(browser.get("/login"))
         logged_in = browser.post(
             "/login",

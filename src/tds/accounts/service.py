@@ -61,8 +61,8 @@ def check_vouched(account: Account, *, existing: bool) -> None:
     if existing or not self_signed_up(account):
         return
     raise InvalidRequest(
-        f"{account.email} signed itself up on the dashboard with a password it chose, and its "
-        "email address was never verified: anyone could have made this account in that name. "
+        f"{account.email} signed itself up on the dashboard with a password it chose, and has "
+        "not confirmed its email address yet: anyone could have made this account in that name. "
         "Nothing was changed. Pass --existing if you know the account belongs to this person.",
         param="email",
     )
